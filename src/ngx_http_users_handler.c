@@ -1,0 +1,530 @@
+
+/*
+ * ngx_http_users_module: the content handler.
+ *
+ *   parse + validate (no I/O) -> round trip 1: total + ids
+ *                             -> round trip 2: the rows -> JSON
+ */
+
+
+#include "ngx_http_users_handler.h"
+#include "ngx_http_users_query.h"
+#include "ngx_http_users_store.h"
+#include "ngx_http_users_json.h"
+#include "ngx_http_users_error.h"
+
+
+typedef struct {
+    ngx_http_request_t           *request;
+    ngx_http_users_loc_conf_t    *lcf;
+    ngx_http_users_query_t        query;
+    ngx_str_t                     workspace;
+    ngx_http_users_result_t       result;
+    ngx_http_users_redis_call_t  *call;        /* NULL: none in flight */
+} ngx_http_users_ctx_t;
+
+
+static ngx_int_t ngx_http_users_workspace(ngx_http_request_t *r,
+    ngx_http_users_ctx_t *ctx);
+static ngx_int_t ngx_http_users_send(ngx_http_users_ctx_t *ctx,
+    ngx_http_users_batch_t *batch, ngx_http_users_redis_handler_pt handler);
+static void ngx_http_users_page_done(void *data, redisReply *reply,
+    ngx_int_t status);
+static void ngx_http_users_rows_done(void *data, redisReply *reply,
+    ngx_int_t status);
+static ngx_int_t ngx_http_users_reply_status(ngx_http_request_t *r,
+    redisReply *reply, ngx_int_t status);
+static ngx_int_t ngx_http_users_fetch_rows(ngx_http_users_ctx_t *ctx);
+static ngx_int_t ngx_http_users_respond(ngx_http_users_ctx_t *ctx);
+static ngx_int_t ngx_http_users_links(ngx_http_users_ctx_t *ctx,
+    ngx_http_users_page_t *page);
+static ngx_int_t ngx_http_users_url(ngx_http_users_ctx_t *ctx,
+    ngx_uint_t n, ngx_uint_t keep, ngx_str_t *url);
+static ngx_int_t ngx_http_users_base(ngx_http_request_t *r,
+    ngx_http_users_loc_conf_t *lcf, ngx_str_t *base);
+static void ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc);
+
+
+/* what may stand in a host[:port] copied into URLs and headers */
+#define ngx_http_users_host_char(c)                                          \
+    (((c) >= '0' && (c) <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') \
+     || (c) == '.' || (c) == '-' || (c) == '_' || (c) == ':'                  \
+     || (c) == '[' || (c) == ']')
+static void ngx_http_users_cleanup(void *data);
+
+
+ngx_int_t
+ngx_http_users_list_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_users_ctx_t        *ctx;
+    ngx_http_users_batch_t       batch;
+    ngx_http_users_query_err_t   err;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_users_error_status(r, NGX_HTTP_NOT_ALLOWED);
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_users_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->lcf = ngx_http_get_module_loc_conf(r, ngx_http_users_module);
+
+    rc = ngx_http_users_query_parse(r->pool, ctx->lcf, &r->args, &ctx->query,
+                                    &err);
+    if (rc == NGX_DECLINED) {
+        return ngx_http_users_error(r, err.status, "invalid_parameter",
+                                    &err.param, &err.reason);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_users_workspace(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_users_cleanup;
+    cln->data = ctx;
+
+    if (ngx_http_users_store_page(r->pool, &ctx->workspace, &ctx->query,
+                                  &batch)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_users_send(ctx, &batch, ngx_http_users_page_done);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_users_workspace(ngx_http_request_t *r, ngx_http_users_ctx_t *ctx)
+{
+    u_char     *p, *last;
+    ngx_str_t  *ws;
+
+    static ngx_str_t  unknown = ngx_string("no such workspace");
+
+    ws = &ctx->workspace;
+
+    if (ngx_http_complex_value(r, ctx->lcf->workspace, ws) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* it goes into key names: the hash tag must stay intact */
+
+    if (ws->len == 0 || ws->len > NGX_HTTP_USERS_MAX_WORKSPACE) {
+        goto invalid;
+    }
+
+    last = ws->data + ws->len;
+
+    for (p = ws->data; p < last; p++) {
+        if (*p <= ' ' || *p == '{' || *p == '}' || *p == ':' || *p == 0x7f) {
+            goto invalid;
+        }
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    return ngx_http_users_error(r, NGX_HTTP_NOT_FOUND, "not_found", NULL,
+                                &unknown);
+}
+
+
+static ngx_int_t
+ngx_http_users_send(ngx_http_users_ctx_t *ctx, ngx_http_users_batch_t *batch,
+    ngx_http_users_redis_handler_pt handler)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_users_redis_send(batch->cmds, batch->n, handler, ctx,
+                                   &ctx->call);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_users_error_status(ctx->request,
+                                           NGX_HTTP_SERVICE_UNAVAILABLE);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_users_page_done(void *data, redisReply *reply, ngx_int_t status)
+{
+    ngx_http_users_ctx_t  *ctx = data;
+
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    ctx->call = NULL;
+
+    rc = ngx_http_users_reply_status(r, reply, status);
+    if (rc != NGX_OK) {
+        ngx_http_users_finish(r, rc);
+        return;
+    }
+
+    rc = ngx_http_users_store_page_reply(r->pool, reply, &ctx->result);
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "users: unexpected reply to the page query "
+                      "(type %d)", reply->type);
+        rc = ngx_http_users_error_status(r, NGX_HTTP_BAD_GATEWAY);
+
+    } else if (rc != NGX_OK) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    } else if (ctx->result.ids.nelts == 0) {
+        rc = ngx_http_users_respond(ctx);
+
+    } else {
+        rc = ngx_http_users_fetch_rows(ctx);
+        if (rc == NGX_OK) {
+            return;
+        }
+    }
+
+    ngx_http_users_finish(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_users_fetch_rows(ngx_http_users_ctx_t *ctx)
+{
+    ngx_http_users_batch_t  batch;
+
+    if (ngx_http_users_store_rows(ctx->request->pool, &ctx->workspace,
+                                  ctx->lcf->sources, &ctx->result, &batch)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_users_send(ctx, &batch, ngx_http_users_rows_done);
+}
+
+
+static void
+ngx_http_users_rows_done(void *data, redisReply *reply, ngx_int_t status)
+{
+    ngx_http_users_ctx_t  *ctx = data;
+
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    ctx->call = NULL;
+
+    rc = ngx_http_users_reply_status(r, reply, status);
+    if (rc != NGX_OK) {
+        ngx_http_users_finish(r, rc);
+        return;
+    }
+
+    rc = ngx_http_users_store_rows_reply(r->pool, reply,
+                                         ctx->lcf->sources->nelts,
+                                         &ctx->result);
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "users: unexpected reply to the rows query "
+                      "(type %d)", reply->type);
+        rc = ngx_http_users_error_status(r, NGX_HTTP_BAD_GATEWAY);
+
+    } else if (rc != NGX_OK) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    } else {
+        rc = ngx_http_users_respond(ctx);
+    }
+
+    ngx_http_users_finish(r, rc);
+}
+
+
+/* NGX_OK for a reply to read; else the request's final status */
+
+static ngx_int_t
+ngx_http_users_reply_status(ngx_http_request_t *r, redisReply *reply,
+    ngx_int_t status)
+{
+    if (status != NGX_OK) {
+        return ngx_http_users_error_status(r, status);
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        /* Redis's words go to the log, never to the client */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "users: redis error: %*s",
+                      (size_t) ngx_min(reply->len, 256), reply->str);
+        return ngx_http_users_error_status(r, NGX_HTTP_BAD_GATEWAY);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_users_respond(ngx_http_users_ctx_t *ctx)
+{
+    off_t                   len;
+    ngx_chain_t            *out;
+    ngx_http_request_t     *r;
+    ngx_http_users_page_t   page;
+    ngx_http_users_query_t *q;
+
+    r = ctx->request;
+    q = &ctx->query;
+
+    ngx_memzero(&page, sizeof(ngx_http_users_page_t));
+
+    page.total = ctx->result.total;
+    page.count = ctx->result.rows.nelts;
+    page.offset = q->offset;
+    page.limit = q->limit;
+    page.page = q->page;
+    page.last_page = page.total ? (page.total + q->limit - 1) / q->limit : 1;
+
+    if (q->offset + q->limit < page.total) {
+        page.next_page = q->page + 1;
+    }
+
+    if (q->page > 1) {
+        page.prev_page = q->page - 1;
+    }
+
+    if (ngx_http_users_links(ctx, &page) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_users_json_list(r->pool, ctx->lcf, &page,
+                                 &ctx->result.rows, &out, &len)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_users_send_json(r, NGX_HTTP_OK, out, len);
+}
+
+
+/* next/previous URLs: the same query with the offset (or page) moved */
+
+static ngx_int_t
+ngx_http_users_links(ngx_http_users_ctx_t *ctx, ngx_http_users_page_t *page)
+{
+    ngx_uint_t               prev;
+    ngx_http_users_query_t  *q;
+
+    q = &ctx->query;
+
+    if (ctx->lcf->paging.style == NGX_HTTP_USERS_PAGE_NUMBER) {
+
+        if (page->next_page
+            && ngx_http_users_url(ctx, page->next_page, 1, &page->next_url)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (page->prev_page
+            && ngx_http_users_url(ctx, page->prev_page, page->prev_page > 1,
+                                  &page->prev_url)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    if (q->offset + q->limit < page->total
+        && ngx_http_users_url(ctx, q->offset + q->limit, 1, &page->next_url)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (q->offset > 0) {
+        prev = q->offset > q->limit ? q->offset - q->limit : 0;
+
+        /* the first page's URL carries no offset, as it was first asked */
+        if (ngx_http_users_url(ctx, prev, prev > 0, &page->prev_url)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_users_url(ngx_http_users_ctx_t *ctx, ngx_uint_t n, ngx_uint_t keep,
+    ngx_str_t *url)
+{
+    u_char                   *p, *path_end, num[NGX_INT_T_LEN];
+    ngx_str_t                 base, args, value, *name;
+    ngx_http_request_t       *r;
+    ngx_http_users_paging_t  *pg;
+
+    r = ctx->request;
+    pg = &ctx->lcf->paging;
+
+    name = pg->style == NGX_HTTP_USERS_PAGE_NUMBER ? &pg->page_arg
+                                                   : &pg->offset_arg;
+
+    value.data = num;
+    value.len = ngx_sprintf(num, "%ui", n) - num;
+
+    if (ngx_http_users_base(r, ctx->lcf, &base) != NGX_OK
+        || ngx_http_users_query_replace(r->pool, &r->args, name,
+                                        keep ? &value : NULL, &args)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the path as the client sent it */
+
+    path_end = ngx_strlchr(r->unparsed_uri.data,
+                           r->unparsed_uri.data + r->unparsed_uri.len, '?');
+    if (path_end == NULL) {
+        path_end = r->unparsed_uri.data + r->unparsed_uri.len;
+    }
+
+    url->data = ngx_pnalloc(r->pool, base.len + (path_end
+                                                 - r->unparsed_uri.data)
+                                     + 1 + args.len);
+    if (url->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(url->data, base.data, base.len);
+    p = ngx_cpymem(p, r->unparsed_uri.data, path_end - r->unparsed_uri.data);
+
+    if (args.len) {
+        *p++ = '?';
+        p = ngx_cpymem(p, args.data, args.len);
+    }
+
+    url->len = p - url->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * users_base_url, else scheme://host[:port] from the Host header as
+ * nginx validated it, else from the server name.
+ */
+
+static ngx_int_t
+ngx_http_users_base(ngx_http_request_t *r, ngx_http_users_loc_conf_t *lcf,
+    ngx_str_t *base)
+{
+    u_char                    *p, *h;
+    size_t                     i;
+    ngx_str_t                  host;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    if (lcf->base_url) {
+        return ngx_http_complex_value(r, lcf->base_url, base);
+    }
+
+    host.len = 0;
+
+    if (r->headers_in.host) {
+        host = r->headers_in.host->value;
+        h = host.data;
+
+        for (i = 0; i < host.len; i++) {
+            if (!ngx_http_users_host_char(h[i])) {
+                host.len = 0;
+                break;
+            }
+        }
+    }
+
+    if (host.len == 0) {
+        cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+        host = cscf->server_name;
+    }
+
+    base->data = ngx_pnalloc(r->pool, sizeof("https://") - 1 + host.len);
+    if (base->data == NULL) {
+        return NGX_ERROR;
+    }
+
+#if (NGX_HTTP_SSL)
+    p = ngx_sprintf(base->data, "%s://%V",
+                    r->connection->ssl ? "https" : "http", &host);
+#else
+    p = ngx_sprintf(base->data, "http://%V", &host);
+#endif
+
+    base->len = p - base->data;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_users_cleanup(void *data)
+{
+    ngx_http_users_ctx_t  *ctx = data;
+
+    /* the request is going away: a late reply must not find it */
+
+    if (ctx->call) {
+        ngx_http_users_redis_cancel(ctx->call);
+        ctx->call = NULL;
+    }
+}

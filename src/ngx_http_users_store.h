@@ -1,0 +1,52 @@
+
+/*
+ * ngx_http_users_module: the store, i.e. queries -> Redis commands -> rows.
+ *
+ * Knows the key layout of docs/SCHEMA.md; knows nothing of HTTP
+ * parameters or JSON. A list takes two round trips:
+ *
+ *   1. MULTI, ZCARD <index>, ZRANGE <index> <from> <to> [REV], EXEC
+ *      -> the total and the page's ids from one snapshot;
+ *   2. MULTI, HMGET <user> <fields...> for each id, EXEC -> the rows.
+ */
+
+
+#ifndef _NGX_HTTP_USERS_STORE_H_INCLUDED_
+#define _NGX_HTTP_USERS_STORE_H_INCLUDED_
+
+
+#include "ngx_http_users.h"
+#include "ngx_http_users_query.h"
+
+
+typedef struct {
+    ngx_str_t                    *values;     /* data == NULL: null */
+} ngx_http_users_row_t;
+
+
+typedef struct {
+    ngx_uint_t                    total;
+    ngx_array_t                   ids;        /* of ngx_str_t */
+    ngx_array_t                   rows;       /* of ngx_http_users_row_t */
+} ngx_http_users_result_t;
+
+
+typedef struct {
+    ngx_http_users_redis_cmd_t   *cmds;
+    ngx_uint_t                    n;
+} ngx_http_users_batch_t;
+
+
+ngx_int_t ngx_http_users_store_page(ngx_pool_t *pool, ngx_str_t *ws,
+    ngx_http_users_query_t *q, ngx_http_users_batch_t *batch);
+ngx_int_t ngx_http_users_store_page_reply(ngx_pool_t *pool,
+    redisReply *reply, ngx_http_users_result_t *res);
+
+ngx_int_t ngx_http_users_store_rows(ngx_pool_t *pool, ngx_str_t *ws,
+    ngx_array_t *sources, ngx_http_users_result_t *res,
+    ngx_http_users_batch_t *batch);
+ngx_int_t ngx_http_users_store_rows_reply(ngx_pool_t *pool,
+    redisReply *reply, ngx_uint_t nsources, ngx_http_users_result_t *res);
+
+
+#endif /* _NGX_HTTP_USERS_STORE_H_INCLUDED_ */
