@@ -32,7 +32,7 @@ static void ngx_http_users_page_done(void *data, redisReply *reply,
     ngx_int_t status);
 static void ngx_http_users_rows_done(void *data, redisReply *reply,
     ngx_int_t status);
-static ngx_int_t ngx_http_users_reply_status(ngx_http_request_t *r,
+static ngx_int_t ngx_http_users_failed(ngx_http_request_t *r,
     redisReply *reply, ngx_int_t status);
 static ngx_int_t ngx_http_users_fetch_rows(ngx_http_users_ctx_t *ctx);
 static ngx_int_t ngx_http_users_respond(ngx_http_users_ctx_t *ctx);
@@ -191,9 +191,8 @@ ngx_http_users_page_done(void *data, redisReply *reply, ngx_int_t status)
     r = ctx->request;
     ctx->call = NULL;
 
-    rc = ngx_http_users_reply_status(r, reply, status);
-    if (rc != NGX_OK) {
-        ngx_http_users_finish(r, rc);
+    if (status != NGX_OK || reply->type == REDIS_REPLY_ERROR) {
+        ngx_http_users_finish(r, ngx_http_users_failed(r, reply, status));
         return;
     }
 
@@ -249,9 +248,8 @@ ngx_http_users_rows_done(void *data, redisReply *reply, ngx_int_t status)
     r = ctx->request;
     ctx->call = NULL;
 
-    rc = ngx_http_users_reply_status(r, reply, status);
-    if (rc != NGX_OK) {
-        ngx_http_users_finish(r, rc);
+    if (status != NGX_OK || reply->type == REDIS_REPLY_ERROR) {
+        ngx_http_users_finish(r, ngx_http_users_failed(r, reply, status));
         return;
     }
 
@@ -276,25 +274,23 @@ ngx_http_users_rows_done(void *data, redisReply *reply, ngx_int_t status)
 }
 
 
-/* NGX_OK for a reply to read; else the request's final status */
+/* no reply (status says why) or an error reply */
 
 static ngx_int_t
-ngx_http_users_reply_status(ngx_http_request_t *r, redisReply *reply,
+ngx_http_users_failed(ngx_http_request_t *r, redisReply *reply,
     ngx_int_t status)
 {
     if (status != NGX_OK) {
         return ngx_http_users_error_status(r, status);
     }
 
-    if (reply->type == REDIS_REPLY_ERROR) {
-        /* Redis's words go to the log, never to the client */
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "users: redis error: %*s",
-                      (size_t) ngx_min(reply->len, 256), reply->str);
-        return ngx_http_users_error_status(r, NGX_HTTP_BAD_GATEWAY);
-    }
+    /* Redis's words go to the log, never to the client */
 
-    return NGX_OK;
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "users: redis error: %*s",
+                  (size_t) ngx_min(reply->len, 256), reply->str);
+
+    return ngx_http_users_error_status(r, NGX_HTTP_BAD_GATEWAY);
 }
 
 
