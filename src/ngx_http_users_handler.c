@@ -24,6 +24,10 @@ typedef struct {
 } ngx_http_users_ctx_t;
 
 
+static ngx_str_t  ngx_http_users_no_workspace =
+    ngx_string("no such workspace");
+
+
 static ngx_int_t ngx_http_users_workspace(ngx_http_request_t *r,
     ngx_http_users_ctx_t *ctx);
 static ngx_int_t ngx_http_users_send(ngx_http_users_ctx_t *ctx,
@@ -91,8 +95,14 @@ ngx_http_users_list_handler(ngx_http_request_t *r)
     }
 
     rc = ngx_http_users_workspace(r, ctx);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_users_error(r, NGX_HTTP_NOT_FOUND, "not_found", NULL,
+                                    &ngx_http_users_no_workspace);
+    }
+
     if (rc != NGX_OK) {
-        return rc;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -127,12 +137,10 @@ ngx_http_users_workspace(ngx_http_request_t *r, ngx_http_users_ctx_t *ctx)
     u_char     *p, *last;
     ngx_str_t  *ws;
 
-    static ngx_str_t  unknown = ngx_string("no such workspace");
-
     ws = &ctx->workspace;
 
     if (ngx_http_complex_value(r, ctx->lcf->workspace, ws) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     /* it goes into key names: the hash tag must stay intact */
@@ -153,8 +161,7 @@ ngx_http_users_workspace(ngx_http_request_t *r, ngx_http_users_ctx_t *ctx)
 
 invalid:
 
-    return ngx_http_users_error(r, NGX_HTTP_NOT_FOUND, "not_found", NULL,
-                                &unknown);
+    return NGX_DECLINED;
 }
 
 

@@ -1,0 +1,299 @@
+#!/bin/bash
+# The demo (`make demo`, `make demo-stop`):
+#
+#   scripts/demo.sh start    start Redis and nginx with data, print examples
+#   scripts/demo.sh stop     stop exactly what start started
+#   scripts/demo.sh status   say what runs
+#
+# start: a private redis-server on 127.0.0.1:${USERS_DEMO_REDIS_PORT:-6390}
+# (data in build/demo/redis), the Functions library redis/users.lua, the
+# index spec and a few hundred generated users (scripts/gen-users.pl) in the
+# workspaces "demo" and "other", a demo token, and /usr/sbin/nginx with
+# build/demo/nginx.conf (written from conf/demo.conf) on
+# 127.0.0.1:${USERS_DEMO_PORT:-8080}.
+#
+# Running start again is harmless: a running Redis or nginx of the demo is
+# reused (nginx is reloaded with the regenerated configuration), users are
+# upserted by id (no duplicates) and the token is kept while Redis still
+# has it. Pid files: build/demo/redis/redis.pid, build/demo/nginx/nginx.pid.
+#
+# Needs `make` first (build/ngx_http_users_module.so, build/users-admin).
+
+set -u
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+demo=$root/build/demo
+redis_dir=$demo/redis
+prefix=$demo/nginx
+conf=$demo/nginx.conf
+token_file=$demo/token
+
+REDIS_PORT=${USERS_DEMO_REDIS_PORT:-6390}
+HTTP_PORT=${USERS_DEMO_PORT:-8080}
+NGINX=${NGINX:-/usr/sbin/nginx}
+REDIS_SERVER=${REDIS_SERVER:-/usr/bin/redis-server}
+ADMIN=$root/build/users-admin
+MODULE=$root/build/ngx_http_users_module.so
+
+DEMO_USERS=${USERS_DEMO_USERS:-300}      # in workspace "demo"
+OTHER_USERS=${USERS_DEMO_OTHER_USERS:-120}
+
+SCHEMA_SORT=last_name:str,first_name:str,status:str,created_at:time
+SCHEMA_ENUM=status,type
+SCHEMA_MEMBER=groups:group
+
+say()  { printf '%s\n' "demo: $*"; }
+die()  { printf '%s\n' "demo: $*" >&2; exit 1; }
+
+# something accepts connections on 127.0.0.1:$1
+listening() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# the pid in file $1 if that process runs and its command line has $2
+live_pid() {
+    local pid
+    [ -s "$1" ] || return 1
+    pid=$(cat "$1" 2>/dev/null) || return 1
+    case "$pid" in ''|*[!0-9]*) return 1 ;; esac
+    kill -0 "$pid" 2>/dev/null || return 1
+    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2" \
+        || return 1
+    printf '%s\n' "$pid"
+}
+
+redis_pid() { live_pid "$redis_dir/redis.pid" "redis-server"; }
+nginx_pid() { live_pid "$prefix/nginx.pid" "$conf"; }
+
+# wait up to $2 tenths of a second for process $1 to go
+wait_gone() {
+    local i=0
+    while kill -0 "$1" 2>/dev/null; do
+        i=$((i + 1))
+        [ "$i" -gt "$2" ] && return 1
+        sleep 0.1
+    done
+}
+
+admin() {
+    "$ADMIN" -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+}
+
+start_redis() {
+    local pid i
+
+    mkdir -p "$redis_dir"
+
+    if pid=$(redis_pid); then
+        say "redis-server already runs (pid $pid, port $REDIS_PORT)"
+        return 0
+    fi
+
+    if listening "$REDIS_PORT"; then
+        die "127.0.0.1:$REDIS_PORT is taken by something else;" \
+            "set USERS_DEMO_REDIS_PORT"
+    fi
+
+    rm -f "$redis_dir/redis.pid"
+
+    # the data persist across stop/start (dump.rdb in $redis_dir)
+    "$REDIS_SERVER" --bind 127.0.0.1 --port "$REDIS_PORT" \
+        --dir "$redis_dir" --dbfilename dump.rdb --save "60 1" \
+        --appendonly no --protected-mode yes \
+        --daemonize yes --pidfile "$redis_dir/redis.pid" \
+        --logfile "$redis_dir/redis.log" \
+        || die "redis-server failed, see $redis_dir/redis.log"
+
+    for i in $(seq 50); do
+        if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null \
+           | grep -q PONG
+        then
+            pid=$(redis_pid) && {
+                say "redis-server started (pid $pid, port $REDIS_PORT)"
+                return 0
+            }
+        fi
+        sleep 0.1
+    done
+
+    die "redis-server did not answer, see $redis_dir/redis.log"
+}
+
+load_data() {
+    admin load-functions "$root/redis/users.lua" >/dev/null \
+        || die "users-admin load-functions failed"
+
+    for ws in demo other; do
+        admin schema "$ws" --sort "$SCHEMA_SORT" --enum "$SCHEMA_ENUM" \
+            --member "$SCHEMA_MEMBER" >/dev/null \
+            || die "users-admin schema $ws failed"
+    done
+
+    # deterministic: the same users every time, upserted by id
+    "$root/scripts/gen-users.pl" "$DEMO_USERS" 1 > "$demo/demo.jsonl" \
+        && "$root/scripts/gen-users.pl" "$OTHER_USERS" 2 5001 \
+               > "$demo/other.jsonl" \
+        || die "scripts/gen-users.pl failed"
+
+    admin import demo "$demo/demo.jsonl" || die "import into demo failed"
+    admin import other "$demo/other.jsonl" || die "import into other failed"
+}
+
+make_token() {
+    local token digest
+
+    if [ -s "$token_file" ]; then
+        token=$(cat "$token_file")
+        digest=$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
+        if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" \
+                exists "users:token:$digest")" = 1 ]
+        then
+            TOKEN=$token
+            return 0
+        fi
+    fi
+
+    # user 1 is the account owner of "demo"
+    token=$(admin token-create demo 1 --role admin --perms users:read \
+            2>/dev/null) || die "users-admin token-create failed"
+    [ -n "$token" ] || die "users-admin token-create printed nothing"
+    (umask 077; printf '%s\n' "$token" > "$token_file")
+    TOKEN=$token
+}
+
+write_conf() {
+    mkdir -p "$prefix/logs" "$prefix/tmp"
+    sed -e "s|@ROOT@|$root|g" -e "s|@PREFIX@|$prefix|g" \
+        -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@REDIS_PORT@|$REDIS_PORT|g" \
+        "$root/conf/demo.conf" > "$conf.new" || die "cannot write $conf"
+    mv "$conf.new" "$conf"
+
+    "$NGINX" -q -t -p "$prefix" -c "$conf" -e "$prefix/logs/error.log" \
+        || die "nginx -t failed for $conf"
+}
+
+start_nginx() {
+    local pid i code
+
+    write_conf
+
+    if pid=$(nginx_pid); then
+        "$NGINX" -p "$prefix" -c "$conf" -e "$prefix/logs/error.log" \
+            -s reload || die "nginx reload failed"
+        say "nginx already runs (pid $pid): reloaded"
+        sleep 0.5
+    else
+        if listening "$HTTP_PORT"; then
+            die "127.0.0.1:$HTTP_PORT is taken by something else;" \
+                "set USERS_DEMO_PORT"
+        fi
+        rm -f "$prefix/nginx.pid"
+        "$NGINX" -p "$prefix" -c "$conf" -e "$prefix/logs/error.log" \
+            || die "nginx failed, see $prefix/logs/error.log"
+    fi
+
+    for i in $(seq 50); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' \
+               "http://127.0.0.1:$HTTP_PORT/accounts/users?limit=1")
+        if [ "$code" = 200 ] && pid=$(nginx_pid); then
+            say "nginx answers on 127.0.0.1:$HTTP_PORT (pid $pid)"
+            return 0
+        fi
+        sleep 0.1
+    done
+
+    die "nginx does not answer 200 (last: $code), see" \
+        "$prefix/logs/error.log"
+}
+
+examples() {
+    local u="http://127.0.0.1:$HTTP_PORT"
+    cat <<EOF
+
+demo token (user 1 of "demo"; kept in build/demo/token):
+  $TOKEN
+
+Try:
+  # first page: 20 users by last name, with count/next/previous
+  curl -s '$u/accounts/users'
+
+  # limit and offset
+  curl -s '$u/accounts/users?limit=5&offset=10'
+
+  # the last page has "next": null
+  curl -s '$u/accounts/users?limit=100&offset=$((DEMO_USERS - 50))'
+
+  # 400: limit is at most 100
+  curl -si '$u/accounts/users?limit=1000'
+
+  # another workspace
+  curl -s '$u/other/users?limit=3'
+
+  # with the token (for when the module checks it)
+  curl -s -H 'Authorization: Bearer $TOKEN' '$u/accounts/users?limit=2'
+
+Stop with: make demo-stop   (or scripts/demo.sh stop)
+EOF
+}
+
+cmd_start() {
+    [ -x "$ADMIN" ] && [ -f "$MODULE" ] \
+        || die "build first: make (needs $MODULE and $ADMIN)"
+
+    mkdir -p "$demo"
+    start_redis
+    load_data
+    make_token
+    start_nginx
+    examples
+}
+
+cmd_stop() {
+    local pid stopped=0
+
+    if pid=$(nginx_pid); then
+        kill -QUIT "$pid"
+        if ! wait_gone "$pid" 50; then
+            kill -TERM "$pid" 2>/dev/null
+            wait_gone "$pid" 30 || kill -KILL "$pid" 2>/dev/null
+        fi
+        rm -f "$prefix/nginx.pid"
+        say "nginx stopped (pid $pid)"
+        stopped=1
+    fi
+
+    if pid=$(redis_pid); then
+        # SIGTERM: Redis saves dump.rdb and exits
+        kill -TERM "$pid"
+        if ! wait_gone "$pid" 100; then
+            kill -KILL "$pid" 2>/dev/null
+        fi
+        rm -f "$redis_dir/redis.pid"
+        say "redis-server stopped (pid $pid)"
+        stopped=1
+    fi
+
+    [ "$stopped" = 1 ] || say "nothing of the demo runs"
+}
+
+cmd_status() {
+    local pid rc=0
+    if pid=$(redis_pid); then
+        say "redis-server runs (pid $pid, port $REDIS_PORT)"
+    else
+        say "redis-server does not run"; rc=3
+    fi
+    if pid=$(nginx_pid); then
+        say "nginx runs (pid $pid, port $HTTP_PORT)"
+    else
+        say "nginx does not run"; rc=3
+    fi
+    return $rc
+}
+
+case "${1:-}" in
+    start)  cmd_start ;;
+    stop)   cmd_stop ;;
+    status) cmd_status ;;
+    *)      echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
