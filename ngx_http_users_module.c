@@ -31,6 +31,25 @@ static char *ngx_http_users_sizes(ngx_conf_t *cf,
     ngx_http_users_paging_t *pg, ngx_str_t *list);
 static char *ngx_http_users_sort(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_users_sort_option(ngx_conf_t *cf,
+    ngx_http_users_loc_conf_t *lcf, ngx_http_users_sortable_t *s,
+    ngx_str_t *opt);
+static char *ngx_http_users_sort_param(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_users_filter(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_users_filter_option(ngx_conf_t *cf,
+    ngx_http_users_filter_t *f, ngx_str_t *opt);
+static char *ngx_http_users_odata_names(ngx_conf_t *cf,
+    ngx_http_users_filter_t *f, ngx_str_t *list);
+static ngx_array_t *ngx_http_users_list_of(ngx_conf_t *cf, ngx_str_t *list);
+static char *ngx_http_users_version(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_users_header(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_users_kind(ngx_str_t *name);
+static ngx_int_t ngx_http_users_sort_by_id(ngx_conf_t *cf,
+    ngx_http_users_loc_conf_t *lcf);
 static char *ngx_http_users_envelope(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_users_field(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -54,6 +73,8 @@ static ngx_conf_enum_t  ngx_http_users_types[] = {
     { ngx_string("bool"), NGX_HTTP_USERS_BOOL },
     { ngx_string("timestamp"), NGX_HTTP_USERS_TIMESTAMP },
     { ngx_string("object"), NGX_HTTP_USERS_OBJECT },
+    { ngx_string("int_list"), NGX_HTTP_USERS_INT_LIST },
+    { ngx_string("string_list"), NGX_HTTP_USERS_STRING_LIST },
     { ngx_null_string, 0 }
 };
 
@@ -71,6 +92,31 @@ static ngx_conf_enum_t  ngx_http_users_env_kinds[] = {
     { ngx_string("next_page"), NGX_HTTP_USERS_ENV_NEXT_PAGE },
     { ngx_string("prev_page"), NGX_HTTP_USERS_ENV_PREV_PAGE },
     { ngx_string("last_page"), NGX_HTTP_USERS_ENV_LAST_PAGE },
+    { ngx_string("links"), NGX_HTTP_USERS_ENV_LINKS },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_users_filter_ops[] = {
+    { ngx_string("in"), NGX_HTTP_USERS_FILTER_IN },
+    { ngx_string("eq"), NGX_HTTP_USERS_FILTER_EQ },
+    { ngx_string("member"), NGX_HTTP_USERS_FILTER_MEMBER },
+    { ngx_string("from"), NGX_HTTP_USERS_FILTER_FROM },
+    { ngx_string("to"), NGX_HTTP_USERS_FILTER_TO },
+    { ngx_string("search"), NGX_HTTP_USERS_FILTER_SEARCH },
+    { ngx_string("odata"), NGX_HTTP_USERS_FILTER_ODATA },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_users_scan_bounds = {
+    ngx_conf_check_num_bounds, 1, 100000000
+};
+
+
+static ngx_conf_enum_t  ngx_http_users_invalid_statuses[] = {
+    { ngx_string("400"), NGX_HTTP_BAD_REQUEST },
+    { ngx_string("422"), 422 },
     { ngx_null_string, 0 }
 };
 
@@ -113,10 +159,59 @@ static ngx_command_t  ngx_http_users_commands[] = {
       NULL },
 
     { ngx_string("users_sort"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_users_sort,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("users_sort_param"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_users_sort_param,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("users_filter"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_users_filter,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("users_scan_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_users_loc_conf_t, scan_limit),
+      &ngx_http_users_scan_bounds },
+
+    { ngx_string("users_invalid_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_users_loc_conf_t, invalid_status),
+      &ngx_http_users_invalid_statuses },
+
+    { ngx_string("users_version_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_users_version,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("users_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_users_header,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("users_permissions"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_users_loc_conf_t, permissions),
       NULL },
 
     { ngx_string("users_envelope"),
@@ -237,8 +332,12 @@ ngx_http_users_create_loc_conf(ngx_conf_t *cf)
      *     lcf->paging.offset_arg = { 0, NULL };
      *     lcf->paging.page_arg = { 0, NULL };
      *     lcf->paging.sizes = NULL;
-     *     lcf->sort = { 0, NULL };
-     *     lcf->sort_desc = 0;
+     *     lcf->sorts = NULL;
+     *     lcf->sort_default = NULL;
+     *     lcf->sort_arg = { 0, NULL };
+     *     lcf->order_arg = { 0, NULL };
+     *     lcf->version_header = { 0, NULL };
+     *     lcf->versions = NULL;
      *     lcf->envelope = NULL;
      *     lcf->fields = NULL;
      *     lcf->top = NULL;
@@ -246,6 +345,11 @@ ngx_http_users_create_loc_conf(ngx_conf_t *cf)
      */
 
     lcf->enable = NGX_CONF_UNSET;
+    lcf->permissions = NGX_CONF_UNSET_PTR;
+    lcf->filters = NGX_CONF_UNSET_PTR;
+    lcf->headers = NGX_CONF_UNSET_PTR;
+    lcf->scan_limit = NGX_CONF_UNSET_UINT;
+    lcf->invalid_status = NGX_CONF_UNSET_UINT;
     lcf->paging.style = NGX_CONF_UNSET_UINT;
     lcf->paging.size_default = NGX_CONF_UNSET_UINT;
     lcf->paging.size_max = NGX_CONF_UNSET_UINT;
@@ -260,7 +364,8 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_users_loc_conf_t  *prev = parent;
     ngx_http_users_loc_conf_t  *conf = child;
 
-    ngx_http_users_env_t  *env;
+    ngx_http_users_env_t       *env;
+    ngx_http_users_sort_key_t  *key;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_ptr_value(conf->workspace, prev->workspace, NULL);
@@ -279,13 +384,42 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->paging.size_max = 100;
     }
 
-    if (conf->sort.data == NULL) {
-        conf->sort = prev->sort;
-        conf->sort_desc = prev->sort_desc;
+    if (conf->sorts == NULL) {
+        conf->sorts = prev->sorts;
+        conf->sort_default = prev->sort_default;
     }
 
-    if (conf->sort.data == NULL) {
-        ngx_str_set(&conf->sort, "id");
+    if (conf->sorts == NULL) {
+        if (ngx_http_users_sort_by_id(cf, conf) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (conf->sort_default->nelts == 0) {
+        key = ngx_array_push(conf->sort_default);
+        if (key == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        key->by = conf->sorts->elts;
+        key->desc = 0;
+    }
+
+    if (conf->sort_arg.data == NULL) {
+        conf->sort_arg = prev->sort_arg;
+        conf->order_arg = prev->order_arg;
+    }
+
+    ngx_conf_merge_ptr_value(conf->filters, prev->filters, NULL);
+    ngx_conf_merge_uint_value(conf->scan_limit, prev->scan_limit, 1000000);
+    ngx_conf_merge_uint_value(conf->invalid_status, prev->invalid_status,
+                              NGX_HTTP_BAD_REQUEST);
+    ngx_conf_merge_ptr_value(conf->permissions, prev->permissions, NULL);
+    ngx_conf_merge_ptr_value(conf->headers, prev->headers, NULL);
+
+    if (conf->versions == NULL) {
+        conf->versions = prev->versions;
+        conf->version_header = prev->version_header;
     }
 
     if (conf->envelope == NULL) {
@@ -578,40 +712,614 @@ ngx_http_users_sizes(ngx_conf_t *cf, ngx_http_users_paging_t *pg,
 }
 
 
-/* users_sort <index> [asc|desc]; */
+/*
+ * users_sort name [field=hash_field] [kind=str|int|time] [default] [desc];
+ *
+ * One name of the API's sort vocabulary and the index behind it. The
+ * default order is the names marked "default", else the first declared.
+ */
 
 static char *
 ngx_http_users_sort(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_users_loc_conf_t  *lcf = conf;
 
-    ngx_str_t  *value;
+    char                       *rv;
+    ngx_str_t                  *value;
+    ngx_uint_t                  i;
+    ngx_http_users_sortable_t  *s;
 
-    if (lcf->sort.data) {
+    value = cf->args->elts;
+
+    if (!ngx_http_users_is_name(&value[1], 0)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid sort name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (lcf->sorts == NULL) {
+        /* sort keys point into this array: it is never reallocated */
+        lcf->sorts = ngx_array_create(cf->pool, 32,
+                                      sizeof(ngx_http_users_sortable_t));
+        lcf->sort_default = ngx_array_create(cf->pool, 2,
+                                      sizeof(ngx_http_users_sort_key_t));
+        if (lcf->sorts == NULL || lcf->sort_default == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    s = lcf->sorts->elts;
+
+    for (i = 0; i < lcf->sorts->nelts; i++) {
+        if (s[i].name.len == value[1].len
+            && ngx_strncmp(s[i].name.data, value[1].data, value[1].len) == 0)
+        {
+            return "is duplicate";
+        }
+    }
+
+    if (lcf->sorts->nelts == lcf->sorts->nalloc) {
+        return "has too many names (32 at most)";
+    }
+
+    s = ngx_array_push(lcf->sorts);
+
+    s->name = value[1];
+    s->field = value[1];
+    s->kind = NGX_HTTP_USERS_KIND_STR;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        rv = ngx_http_users_sort_option(cf, lcf, s, &value[i]);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_users_sort_option(ngx_conf_t *cf, ngx_http_users_loc_conf_t *lcf,
+    ngx_http_users_sortable_t *s, ngx_str_t *opt)
+{
+    ngx_int_t                   kind;
+    ngx_str_t                   val;
+    ngx_http_users_sort_key_t  *key;
+
+    if (ngx_strcmp(opt->data, "default") == 0
+        || ngx_strcmp(opt->data, "desc") == 0)
+    {
+        key = lcf->sort_default->elts;
+
+        if (lcf->sort_default->nelts == 0
+            || key[lcf->sort_default->nelts - 1].by != s)
+        {
+            key = ngx_array_push(lcf->sort_default);
+            if (key == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            key->by = s;
+            key->desc = 0;
+
+        } else {
+            key = &key[lcf->sort_default->nelts - 1];
+        }
+
+        if (ngx_strcmp(opt->data, "desc") == 0) {
+            key->desc = 1;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(opt->data, "field=", 6) == 0) {
+        val.data = opt->data + 6;
+        val.len = opt->len - 6;
+
+        if (ngx_http_users_is_name(&val, 0)) {
+            s->field = val;
+            return NGX_CONF_OK;
+        }
+    }
+
+    if (ngx_strncmp(opt->data, "kind=", 5) == 0) {
+        val.data = opt->data + 5;
+        val.len = opt->len - 5;
+
+        kind = ngx_http_users_kind(&val);
+        if (kind != NGX_ERROR) {
+            s->kind = kind;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", opt);
+    return NGX_CONF_ERROR;
+}
+
+
+/* no users_sort: the order is by id */
+
+static ngx_int_t
+ngx_http_users_sort_by_id(ngx_conf_t *cf, ngx_http_users_loc_conf_t *lcf)
+{
+    ngx_http_users_sortable_t  *s;
+
+    lcf->sorts = ngx_array_create(cf->pool, 1,
+                                  sizeof(ngx_http_users_sortable_t));
+    lcf->sort_default = ngx_array_create(cf->pool, 1,
+                                  sizeof(ngx_http_users_sort_key_t));
+
+    if (lcf->sorts == NULL || lcf->sort_default == NULL) {
+        return NGX_ERROR;
+    }
+
+    s = ngx_array_push(lcf->sorts);
+
+    ngx_str_set(&s->name, "id");
+    ngx_str_set(&s->field, "id");
+    s->kind = NGX_HTTP_USERS_KIND_STR;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_users_kind(ngx_str_t *name)
+{
+    if (name->len == 3 && ngx_strncmp(name->data, "str", 3) == 0) {
+        return NGX_HTTP_USERS_KIND_STR;
+    }
+
+    if (name->len == 3 && ngx_strncmp(name->data, "int", 3) == 0) {
+        return NGX_HTTP_USERS_KIND_INT;
+    }
+
+    if (name->len == 4 && ngx_strncmp(name->data, "time", 4) == 0) {
+        return NGX_HTTP_USERS_KIND_TIME;
+    }
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * users_sort_param ordering;               "a,-b": several, '-' descends
+ * users_sort_param sort_by order=sort_order;   one name and a direction
+ */
+
+static char *
+ngx_http_users_sort_param(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_users_loc_conf_t  *lcf = conf;
+
+    ngx_str_t  *value, order;
+
+    if (lcf->sort_arg.data) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
     if (!ngx_http_users_is_name(&value[1], 0)) {
+        goto invalid;
+    }
+
+    lcf->sort_arg = value[1];
+
+    if (cf->args->nelts == 2) {
+        ngx_str_set(&lcf->order_arg, "");
+        return NGX_CONF_OK;
+    }
+
+    order.data = value[2].data + 6;
+    order.len = value[2].len - 6;
+
+    if (ngx_strncmp(value[2].data, "order=", 6) == 0
+        && ngx_http_users_is_name(&order, 0))
+    {
+        lcf->order_arg = order;
+        return NGX_CONF_OK;
+    }
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
+                       &value[cf->args->nelts - 1]);
+    return NGX_CONF_ERROR;
+}
+
+
+/*
+ * users_filter param op [field=f] [kind=k] [values=a,b] [default=a,b]
+ *              [multi] [array] [indexed] [case=upper|lower]
+ *              [permission=p] [fields=a,b] [names=name:field:kind,...];
+ */
+
+static char *
+ngx_http_users_filter(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_users_loc_conf_t  *lcf = conf;
+
+    char                     *rv;
+    ngx_str_t                *value;
+    ngx_uint_t                i;
+    ngx_conf_enum_t          *op;
+    ngx_http_users_filter_t  *f;
+
+    value = cf->args->elts;
+
+    if (!ngx_http_users_is_name(&value[1], 0)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid sort field \"%V\"", &value[1]);
+                           "invalid parameter name \"%V\"", &value[1]);
         return NGX_CONF_ERROR;
     }
 
-    lcf->sort = value[1];
+    for (op = ngx_http_users_filter_ops; op->name.len; op++) {
+        if (ngx_strcmp(op->name.data, value[2].data) == 0) {
+            break;
+        }
+    }
 
-    if (cf->args->nelts == 3) {
-        if (ngx_strcmp(value[2].data, "desc") == 0) {
-            lcf->sort_desc = 1;
+    if (op->name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown filter \"%V\", it must be in, eq, member, "
+                           "from, to, search or odata", &value[2]);
+        return NGX_CONF_ERROR;
+    }
 
-        } else if (ngx_strcmp(value[2].data, "asc") != 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid sort order \"%V\", "
-                               "it must be \"asc\" or \"desc\"", &value[2]);
+    if (lcf->filters == NULL) {
+        lcf->filters = ngx_array_create(cf->pool, 8,
+                                        sizeof(ngx_http_users_filter_t));
+        if (lcf->filters == NULL) {
             return NGX_CONF_ERROR;
         }
     }
+
+    f = lcf->filters->elts;
+
+    for (i = 0; i < lcf->filters->nelts; i++) {
+        if (f[i].param.len == value[1].len
+            && ngx_strncmp(f[i].param.data, value[1].data, value[1].len) == 0)
+        {
+            return "is duplicate";
+        }
+    }
+
+    f = ngx_array_push(lcf->filters);
+    if (f == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(f, sizeof(ngx_http_users_filter_t));
+
+    f->param = value[1];
+    f->field = value[1];
+    f->op = op->value;
+    f->kind = (f->op == NGX_HTTP_USERS_FILTER_FROM
+               || f->op == NGX_HTTP_USERS_FILTER_TO)
+              ? NGX_HTTP_USERS_KIND_TIME : NGX_HTTP_USERS_KIND_STR;
+
+    for (i = 3; i < cf->args->nelts; i++) {
+        rv = ngx_http_users_filter_option(cf, f, &value[i]);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
+
+    if (f->op == NGX_HTTP_USERS_FILTER_SEARCH && f->fields == NULL) {
+        return "needs \"fields=\"";
+    }
+
+    if (f->op == NGX_HTTP_USERS_FILTER_ODATA && f->names == NULL) {
+        return "needs \"names=\"";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_users_filter_option(ngx_conf_t *cf, ngx_http_users_filter_t *f,
+    ngx_str_t *opt)
+{
+    u_char     *eq;
+    ngx_int_t   kind;
+    ngx_str_t   name, val;
+
+    if (ngx_strcmp(opt->data, "multi") == 0) {
+        f->multi = 1;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(opt->data, "array") == 0) {
+        f->array = 1;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(opt->data, "indexed") == 0) {
+        f->indexed = 1;
+        return NGX_CONF_OK;
+    }
+
+    eq = ngx_strlchr(opt->data, opt->data + opt->len, '=');
+    if (eq == NULL || eq + 1 == opt->data + opt->len) {
+        goto invalid;
+    }
+
+    name.data = opt->data;
+    name.len = eq - opt->data;
+    val.data = eq + 1;
+    val.len = opt->data + opt->len - val.data;
+
+    if (name.len == 5 && ngx_strncmp(name.data, "field", 5) == 0
+        && ngx_http_users_is_name(&val, 0))
+    {
+        f->field = val;
+        return NGX_CONF_OK;
+    }
+
+    if (name.len == 4 && ngx_strncmp(name.data, "kind", 4) == 0) {
+        kind = ngx_http_users_kind(&val);
+        if (kind != NGX_ERROR) {
+            f->kind = kind;
+            return NGX_CONF_OK;
+        }
+    }
+
+    if (name.len == 6 && ngx_strncmp(name.data, "values", 6) == 0) {
+        f->values = ngx_http_users_list_of(cf, &val);
+        return f->values ? NGX_CONF_OK : NGX_CONF_ERROR;
+    }
+
+    if (name.len == 7 && ngx_strncmp(name.data, "default", 7) == 0) {
+        f->defaults = ngx_http_users_list_of(cf, &val);
+        return f->defaults ? NGX_CONF_OK : NGX_CONF_ERROR;
+    }
+
+    if (name.len == 6 && ngx_strncmp(name.data, "fields", 6) == 0) {
+        f->fields = ngx_http_users_list_of(cf, &val);
+        return f->fields ? NGX_CONF_OK : NGX_CONF_ERROR;
+    }
+
+    if (name.len == 5 && ngx_strncmp(name.data, "names", 5) == 0) {
+        return ngx_http_users_odata_names(cf, f, &val);
+    }
+
+    if (name.len == 10 && ngx_strncmp(name.data, "permission", 10) == 0
+        && ngx_http_users_is_name(&val, 0))
+    {
+        f->permission = val;
+        return NGX_CONF_OK;
+    }
+
+    if (name.len == 4 && ngx_strncmp(name.data, "case", 4) == 0) {
+        if (ngx_strcmp(val.data, "upper") == 0) {
+            f->fold = NGX_HTTP_USERS_CASE_UPPER;
+            return NGX_CONF_OK;
+        }
+
+        if (ngx_strcmp(val.data, "lower") == 0) {
+            f->fold = NGX_HTTP_USERS_CASE_LOWER;
+            return NGX_CONF_OK;
+        }
+    }
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"", opt);
+    return NGX_CONF_ERROR;
+}
+
+
+/* names=userStatus:user_status:str,createdAt:created_at:time */
+
+static char *
+ngx_http_users_odata_names(ngx_conf_t *cf, ngx_http_users_filter_t *f,
+    ngx_str_t *list)
+{
+    u_char                       *c1, *c2, *last;
+    ngx_int_t                     kind;
+    ngx_str_t                    *item, k;
+    ngx_uint_t                    i;
+    ngx_array_t                  *items;
+    ngx_http_users_odata_name_t  *n;
+
+    items = ngx_http_users_list_of(cf, list);
+    if (items == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    f->names = ngx_array_create(cf->pool, items->nelts,
+                                sizeof(ngx_http_users_odata_name_t));
+    if (f->names == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    item = items->elts;
+
+    for (i = 0; i < items->nelts; i++) {
+        last = item[i].data + item[i].len;
+        c1 = ngx_strlchr(item[i].data, last, ':');
+        c2 = c1 ? ngx_strlchr(c1 + 1, last, ':') : NULL;
+
+        if (c2 == NULL) {
+            goto invalid;
+        }
+
+        n = ngx_array_push(f->names);
+        if (n == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        n->name.data = item[i].data;
+        n->name.len = c1 - item[i].data;
+        n->source.data = c1 + 1;
+        n->source.len = c2 - c1 - 1;
+        k.data = c2 + 1;
+        k.len = last - k.data;
+
+        kind = ngx_http_users_kind(&k);
+
+        if (kind == NGX_ERROR || kind == NGX_HTTP_USERS_KIND_INT
+            || !ngx_http_users_is_name(&n->name, 0)
+            || !ngx_http_users_is_name(&n->source, 0))
+        {
+            goto invalid;
+        }
+
+        n->kind = kind;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid OData name \"%V\", it must be "
+                       "name:field:str or name:field:time", &item[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/* "a,b,c" -> an array of ngx_str_t pointing into the configuration */
+
+static ngx_array_t *
+ngx_http_users_list_of(ngx_conf_t *cf, ngx_str_t *list)
+{
+    u_char       *p, *last, *comma;
+    ngx_str_t    *v;
+    ngx_array_t  *a;
+
+    a = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+    if (a == NULL) {
+        return NULL;
+    }
+
+    p = list->data;
+    last = list->data + list->len;
+
+    while (p < last) {
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        if (comma == p) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "empty item in \"%V\"", list);
+            return NULL;
+        }
+
+        v = ngx_array_push(a);
+        if (v == NULL) {
+            return NULL;
+        }
+
+        v->data = p;
+        v->len = comma - p;
+
+        p = comma + 1;
+    }
+
+    return a;
+}
+
+
+/* users_version_header X-API-Version v1 [v2 ...]; absent means the first */
+
+static char *
+ngx_http_users_version(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_users_loc_conf_t  *lcf = conf;
+
+    ngx_str_t   *value, *v;
+    ngx_uint_t   i;
+
+    if (lcf->versions) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    lcf->version_header = value[1];
+
+    lcf->versions = ngx_array_create(cf->pool, cf->args->nelts - 2,
+                                     sizeof(ngx_str_t));
+    if (lcf->versions == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        v = ngx_array_push(lcf->versions);
+        if (v == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *v = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* users_header X-Total-Count total; users_header Link links; */
+
+static char *
+ngx_http_users_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_users_loc_conf_t  *lcf = conf;
+
+    ngx_str_t                *value;
+    ngx_conf_enum_t          *e;
+    ngx_http_users_header_t  *h;
+
+    value = cf->args->elts;
+
+    for (e = ngx_http_users_env_kinds; e->name.len; e++) {
+        if (ngx_strcmp(e->name.data, value[2].data) == 0) {
+            break;
+        }
+    }
+
+    /* a number or the links; the terminator's kind is "items" */
+
+    switch (e->value) {
+    case NGX_HTTP_USERS_ENV_TOTAL:
+    case NGX_HTTP_USERS_ENV_COUNT:
+    case NGX_HTTP_USERS_ENV_OFFSET:
+    case NGX_HTTP_USERS_ENV_LIMIT:
+    case NGX_HTTP_USERS_ENV_PAGE:
+    case NGX_HTTP_USERS_ENV_PAGE_SIZE:
+    case NGX_HTTP_USERS_ENV_LAST_PAGE:
+    case NGX_HTTP_USERS_ENV_LINKS:
+        break;
+
+    default:
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid header value \"%V\", it must be total, "
+                           "count, offset, limit, page, page_size, "
+                           "last_page or links", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (lcf->headers == NULL) {
+        lcf->headers = ngx_array_create(cf->pool, 2,
+                                        sizeof(ngx_http_users_header_t));
+        if (lcf->headers == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    h = ngx_array_push(lcf->headers);
+    if (h == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    h->name = value[1];
+    h->kind = e->value;
 
     return NGX_CONF_OK;
 }
@@ -738,7 +1446,8 @@ ngx_http_users_field(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (t->name.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "unknown field type \"%V\", it must be string, "
-                           "int, number, bool, timestamp or object",
+                           "int, number, bool, timestamp, object, int_list "
+                           "or string_list",
                            &value[2]);
         return NGX_CONF_ERROR;
     }
@@ -833,6 +1542,25 @@ ngx_http_users_field_option(ngx_conf_t *cf, ngx_http_users_field_t *f,
     if (ngx_strcmp(opt->data, "nullable") == 0) {
         f->nullable = 1;
         return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(opt->data, "case=upper") == 0) {
+        f->fold = NGX_HTTP_USERS_CASE_UPPER;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(opt->data, "case=lower") == 0) {
+        f->fold = NGX_HTTP_USERS_CASE_LOWER;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(opt->data, "permission=", 11) == 0) {
+        f->permission.data = opt->data + 11;
+        f->permission.len = opt->len - 11;
+
+        if (ngx_http_users_is_name(&f->permission, 0)) {
+            return NGX_CONF_OK;
+        }
     }
 
     if (ngx_strncmp(opt->data, "source=", 7) == 0

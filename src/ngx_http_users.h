@@ -25,7 +25,9 @@ typedef enum {
     NGX_HTTP_USERS_NUMBER,
     NGX_HTTP_USERS_BOOL,
     NGX_HTTP_USERS_TIMESTAMP,
-    NGX_HTTP_USERS_OBJECT
+    NGX_HTTP_USERS_OBJECT,
+    NGX_HTTP_USERS_INT_LIST,           /* "1,2" -> [1,2] */
+    NGX_HTTP_USERS_STRING_LIST         /* "a,b" -> ["a","b"] */
 } ngx_http_users_type_e;
 
 
@@ -42,7 +44,8 @@ typedef enum {
     NGX_HTTP_USERS_ENV_PREV_URL,
     NGX_HTTP_USERS_ENV_NEXT_PAGE,
     NGX_HTTP_USERS_ENV_PREV_PAGE,
-    NGX_HTTP_USERS_ENV_LAST_PAGE
+    NGX_HTTP_USERS_ENV_LAST_PAGE,
+    NGX_HTTP_USERS_ENV_LINKS            /* RFC 8288 Link: next, prev */
 } ngx_http_users_env_kind_e;
 
 
@@ -50,6 +53,77 @@ typedef enum {
     NGX_HTTP_USERS_PAGE_OFFSET = 0,
     NGX_HTTP_USERS_PAGE_NUMBER
 } ngx_http_users_page_style_e;
+
+
+/* how values compare: as the sort indexes of docs/SCHEMA.md encode them */
+typedef enum {
+    NGX_HTTP_USERS_KIND_STR = 0,
+    NGX_HTTP_USERS_KIND_INT,
+    NGX_HTTP_USERS_KIND_TIME
+} ngx_http_users_kind_e;
+
+
+/* what a filter parameter does */
+typedef enum {
+    NGX_HTTP_USERS_FILTER_IN = 0,      /* field is one of the values */
+    NGX_HTTP_USERS_FILTER_EQ,          /* field equals the value */
+    NGX_HTTP_USERS_FILTER_MEMBER,      /* in any of the groups/projects */
+    NGX_HTTP_USERS_FILTER_FROM,        /* field >= value */
+    NGX_HTTP_USERS_FILTER_TO,          /* field <= value */
+    NGX_HTTP_USERS_FILTER_SEARCH,      /* substring of any of the fields */
+    NGX_HTTP_USERS_FILTER_ODATA        /* an OData $filter expression */
+} ngx_http_users_filter_op_e;
+
+
+typedef enum {
+    NGX_HTTP_USERS_CASE_KEEP = 0,
+    NGX_HTTP_USERS_CASE_UPPER,
+    NGX_HTTP_USERS_CASE_LOWER
+} ngx_http_users_case_e;
+
+
+/* a name of the API's sort vocabulary and the index behind it */
+typedef struct {
+    ngx_str_t                  name;       /* "createdAt" */
+    ngx_str_t                  field;      /* "created_at": index, field */
+    ngx_uint_t                 kind;       /* ngx_http_users_kind_e */
+} ngx_http_users_sortable_t;
+
+
+typedef struct {
+    ngx_http_users_sortable_t *by;
+    ngx_uint_t                 desc;
+} ngx_http_users_sort_key_t;
+
+
+typedef struct {
+    ngx_str_t                  name;       /* OData name: "userStatus" */
+    ngx_str_t                  source;     /* hash field: "user_status" */
+    ngx_uint_t                 kind;       /* ngx_http_users_kind_e */
+} ngx_http_users_odata_name_t;
+
+
+typedef struct {
+    ngx_str_t                  param;      /* "status", "ids", "filter" */
+    ngx_uint_t                 op;         /* ngx_http_users_filter_op_e */
+    ngx_str_t                  field;      /* hash field, or member kind */
+    ngx_uint_t                 kind;       /* ngx_http_users_kind_e */
+    ngx_array_t               *values;     /* allowed values, or NULL */
+    ngx_array_t               *defaults;   /* when absent, or NULL */
+    ngx_array_t               *fields;     /* search: of ngx_str_t */
+    ngx_array_t               *names;      /* odata: of odata_name_t */
+    ngx_str_t                  permission; /* needed to use it */
+    ngx_uint_t                 fold;       /* ngx_http_users_case_e */
+    unsigned                   multi:1;    /* a,b,c */
+    unsigned                   array:1;    /* p=a&p=b, p[]=a */
+    unsigned                   indexed:1;  /* restricted sort indexes */
+} ngx_http_users_filter_t;
+
+
+typedef struct {
+    ngx_str_t                  name;       /* "X-Total-Count", "Link" */
+    ngx_http_users_env_kind_e  kind;       /* total, ..., or links */
+} ngx_http_users_header_t;
 
 
 typedef struct ngx_http_users_field_s  ngx_http_users_field_t;
@@ -61,6 +135,8 @@ struct ngx_http_users_field_s {
     ngx_http_users_type_e      type;
     ngx_uint_t                 value;      /* index in the fetched values */
     ngx_array_t               *children;   /* of ngx_http_users_field_t * */
+    ngx_str_t                  permission; /* needed to see it */
+    ngx_uint_t                 fold;       /* ngx_http_users_case_e */
     unsigned                   nullable:1;
 };
 
@@ -94,10 +170,23 @@ typedef struct {
 
     ngx_http_complex_value_t    *workspace;
     ngx_http_complex_value_t    *base_url;
+    ngx_http_complex_value_t    *permissions;  /* the caller's */
 
     ngx_http_users_paging_t      paging;
-    ngx_str_t                    sort;         /* default sort index */
-    unsigned                     sort_desc:1;
+
+    ngx_array_t                 *sorts;        /* of sortable_t */
+    ngx_array_t                 *sort_default; /* of sort_key_t */
+    ngx_str_t                    sort_arg;     /* "ordering", "sort_by" */
+    ngx_str_t                    order_arg;    /* "sort_order", or none */
+
+    ngx_array_t                 *filters;      /* of ngx_http_users_filter_t */
+    ngx_uint_t                   scan_limit;
+    ngx_uint_t                   invalid_status;  /* 400 or 422 */
+
+    ngx_str_t                    version_header;
+    ngx_array_t                 *versions;     /* of ngx_str_t */
+
+    ngx_array_t                 *headers;      /* of ngx_http_users_header_t */
 
     ngx_array_t                 *envelope;     /* of ngx_http_users_env_t */
     ngx_array_t                 *fields;       /* all, declaration order */

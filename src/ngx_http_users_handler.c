@@ -19,6 +19,8 @@ typedef struct {
     ngx_http_users_loc_conf_t    *lcf;
     ngx_http_users_query_t        query;
     ngx_str_t                     workspace;
+    ngx_str_t                     perms;       /* the caller's */
+    ngx_uint_t                    scan;        /* the scan plan */
     ngx_http_users_result_t       result;
     ngx_http_users_redis_call_t  *call;        /* NULL: none in flight */
 } ngx_http_users_ctx_t;
@@ -28,8 +30,16 @@ static ngx_str_t  ngx_http_users_no_workspace =
     ngx_string("no such workspace");
 
 
+static ngx_int_t ngx_http_users_version(ngx_http_request_t *r,
+    ngx_http_users_loc_conf_t *lcf, ngx_str_t *reason);
 static ngx_int_t ngx_http_users_workspace(ngx_http_request_t *r,
     ngx_http_users_ctx_t *ctx);
+static ngx_int_t ngx_http_users_headers(ngx_http_users_ctx_t *ctx,
+    ngx_http_users_page_t *page);
+static ngx_int_t ngx_http_users_link(ngx_http_request_t *r,
+    ngx_http_users_page_t *page, ngx_str_t *value);
+static u_char *ngx_http_users_copy_uri(u_char *dst, u_char *src,
+    size_t len);
 static ngx_int_t ngx_http_users_send(ngx_http_users_ctx_t *ctx,
     ngx_http_users_batch_t *batch, ngx_http_users_redis_handler_pt handler);
 static void ngx_http_users_page_done(void *data, redisReply *reply,
@@ -63,6 +73,7 @@ ngx_http_users_list_handler(ngx_http_request_t *r)
     ngx_int_t                    rc;
     ngx_pool_cleanup_t          *cln;
     ngx_http_users_ctx_t        *ctx;
+    ngx_str_t                    reason;
     ngx_http_users_batch_t       batch;
     ngx_http_users_query_err_t   err;
 
@@ -83,10 +94,24 @@ ngx_http_users_list_handler(ngx_http_request_t *r)
     ctx->request = r;
     ctx->lcf = ngx_http_get_module_loc_conf(r, ngx_http_users_module);
 
-    rc = ngx_http_users_query_parse(r->pool, ctx->lcf, &r->args, &ctx->query,
-                                    &err);
+    if (ngx_http_users_version(r, ctx->lcf, &reason) != NGX_OK) {
+        return ngx_http_users_error(r, NGX_HTTP_BAD_REQUEST, "invalid_header",
+                                    &ctx->lcf->version_header, &reason);
+    }
+
+    if (ctx->lcf->permissions
+        && ngx_http_complex_value(r, ctx->lcf->permissions, &ctx->perms)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_users_query_parse(r->pool, ctx->lcf, &r->args, &ctx->perms,
+                                    &ctx->query, &err);
     if (rc == NGX_DECLINED) {
-        return ngx_http_users_error(r, err.status, "invalid_parameter",
+        return ngx_http_users_error(r, err.status,
+                                    err.status == NGX_HTTP_FORBIDDEN
+                                    ? "forbidden" : "invalid_parameter",
                                     &err.param, &err.reason);
     }
 
@@ -113,12 +138,14 @@ ngx_http_users_list_handler(ngx_http_request_t *r)
     cln->handler = ngx_http_users_cleanup;
     cln->data = ctx;
 
-    if (ngx_http_users_store_page(r->pool, &ctx->workspace, &ctx->query,
-                                  &batch)
+    if (ngx_http_users_store_page(r->pool, ctx->lcf, &ctx->workspace,
+                                  &ctx->query, &batch)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ctx->scan = batch.scan;
 
     rc = ngx_http_users_send(ctx, &batch, ngx_http_users_page_done);
     if (rc != NGX_OK) {
@@ -128,6 +155,80 @@ ngx_http_users_list_handler(ngx_http_request_t *r)
     r->main->count++;
 
     return NGX_DONE;
+}
+
+
+/*
+ * users_version_header: an absent header means the first version; any
+ * other value than those listed is refused.
+ */
+
+static ngx_int_t
+ngx_http_users_version(ngx_http_request_t *r, ngx_http_users_loc_conf_t *lcf,
+    ngx_str_t *reason)
+{
+    u_char           *p;
+    size_t            len;
+    ngx_str_t        *v;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (lcf->versions == NULL) {
+        return NGX_OK;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NGX_OK;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == lcf->version_header.len
+            && ngx_strncasecmp(h[i].key.data, lcf->version_header.data,
+                               h[i].key.len) == 0)
+        {
+            break;
+        }
+    }
+
+    v = lcf->versions->elts;
+    len = sizeof("must be one of ") - 1;
+
+    for (i = 0; i < lcf->versions->nelts; i++) {
+        if (v[i].len == h->value.len
+            && ngx_strncmp(v[i].data, h->value.data, v[i].len) == 0)
+        {
+            return NGX_OK;
+        }
+
+        len += v[i].len + 2;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    reason->data = p;
+    p = ngx_cpymem(p, "must be one of ", sizeof("must be one of ") - 1);
+
+    for (i = 0; i < lcf->versions->nelts; i++) {
+        p = ngx_sprintf(p, i ? ", %V" : "%V", &v[i]);
+    }
+
+    reason->len = p - reason->data;
+
+    return NGX_DECLINED;
 }
 
 
@@ -200,6 +301,27 @@ ngx_http_users_page_done(void *data, redisReply *reply, ngx_int_t status)
 
     if (status != NGX_OK || reply->type == REDIS_REPLY_ERROR) {
         ngx_http_users_finish(r, ngx_http_users_failed(r, reply, status));
+        return;
+    }
+
+    if (ctx->scan) {
+        rc = ngx_http_users_store_scan_reply(r->pool, reply,
+                                             ctx->lcf->sources->nelts,
+                                             &ctx->result);
+        if (rc == NGX_OK) {
+            rc = ngx_http_users_respond(ctx);
+
+        } else if (rc == NGX_DECLINED) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "users: unexpected reply to users_query "
+                          "(type %d)", reply->type);
+            rc = ngx_http_users_error_status(r, NGX_HTTP_BAD_GATEWAY);
+
+        } else {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_users_finish(r, rc);
         return;
     }
 
@@ -287,8 +409,23 @@ static ngx_int_t
 ngx_http_users_failed(ngx_http_request_t *r, redisReply *reply,
     ngx_int_t status)
 {
+    ngx_http_users_loc_conf_t  *lcf;
+
+    static ngx_str_t  broad = ngx_string("the query would examine too many "
+                                         "users; narrow the filter");
+
     if (status != NGX_OK) {
         return ngx_http_users_error_status(r, status);
+    }
+
+    if (ngx_strlcasestrn((u_char *) reply->str,
+                         (u_char *) reply->str + reply->len,
+                         (u_char *) "users: scan limit", 17 - 1)
+        != NULL)
+    {
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_users_module);
+        return ngx_http_users_error(r, lcf->invalid_status,
+                                    "query_too_broad", NULL, &broad);
     }
 
     /* Redis's words go to the log, never to the client */
@@ -330,7 +467,11 @@ ngx_http_users_respond(ngx_http_users_ctx_t *ctx)
         page.prev_page = q->page - 1;
     }
 
-    if (ngx_http_users_links(ctx, &page) != NGX_OK) {
+    page.perms = ctx->perms;
+
+    if (ngx_http_users_links(ctx, &page) != NGX_OK
+        || ngx_http_users_headers(ctx, &page) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -342,6 +483,98 @@ ngx_http_users_respond(ngx_http_users_ctx_t *ctx)
     }
 
     return ngx_http_users_send_json(r, NGX_HTTP_OK, out, len);
+}
+
+
+/* users_header: the envelope, or part of it, in response headers */
+
+static ngx_int_t
+ngx_http_users_headers(ngx_http_users_ctx_t *ctx, ngx_http_users_page_t *page)
+{
+    u_char                   *p;
+    ngx_uint_t                i, n;
+    ngx_table_elt_t          *h;
+    ngx_http_users_header_t  *uh;
+
+    if (ctx->lcf->headers == NULL) {
+        return NGX_OK;
+    }
+
+    uh = ctx->lcf->headers->elts;
+
+    for (i = 0; i < ctx->lcf->headers->nelts; i++) {
+
+        h = ngx_list_push(&ctx->request->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+        h->key = uh[i].name;
+
+        if (uh[i].kind == NGX_HTTP_USERS_ENV_LINKS) {
+            if (ngx_http_users_link(ctx->request, page, &h->value)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (h->value.len == 0) {
+                h->hash = 0;
+            }
+
+            continue;
+        }
+
+        n = ngx_http_users_page_number(page, uh[i].kind);
+
+        p = ngx_pnalloc(ctx->request->pool, NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->value.data = p;
+        h->value.len = ngx_sprintf(p, "%ui", n) - p;
+    }
+
+    return NGX_OK;
+}
+
+
+/* RFC 8288: <next>; rel="next", <prev>; rel="prev" */
+
+static ngx_int_t
+ngx_http_users_link(ngx_http_request_t *r, ngx_http_users_page_t *page,
+    ngx_str_t *value)
+{
+    u_char  *p;
+
+    value->len = 0;
+
+    if (page->next_url.data == NULL && page->prev_url.data == NULL) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, page->next_url.len + page->prev_url.len
+                             + sizeof("<>; rel=\"next\", <>; rel=\"prev\""));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value->data = p;
+
+    if (page->next_url.data) {
+        p = ngx_sprintf(p, "<%V>; rel=\"next\"", &page->next_url);
+    }
+
+    if (page->prev_url.data) {
+        p = ngx_sprintf(p, "%s<%V>; rel=\"prev\"",
+                        page->next_url.data ? ", " : "", &page->prev_url);
+    }
+
+    value->len = p - value->data;
+
+    return NGX_OK;
 }
 
 
@@ -431,19 +664,20 @@ ngx_http_users_url(ngx_http_users_ctx_t *ctx, ngx_uint_t n, ngx_uint_t keep,
         path_end = r->unparsed_uri.data + r->unparsed_uri.len;
     }
 
-    url->data = ngx_pnalloc(r->pool, base.len + (path_end
-                                                 - r->unparsed_uri.data)
-                                     + 1 + args.len);
+    url->data = ngx_pnalloc(r->pool, base.len + 3 * (path_end
+                                                     - r->unparsed_uri.data)
+                                     + 1 + 3 * args.len);
     if (url->data == NULL) {
         return NGX_ERROR;
     }
 
     p = ngx_cpymem(url->data, base.data, base.len);
-    p = ngx_cpymem(p, r->unparsed_uri.data, path_end - r->unparsed_uri.data);
+    p = ngx_http_users_copy_uri(p, r->unparsed_uri.data,
+                                path_end - r->unparsed_uri.data);
 
     if (args.len) {
         *p++ = '?';
-        p = ngx_cpymem(p, args.data, args.len);
+        p = ngx_http_users_copy_uri(p, args.data, args.len);
     }
 
     url->len = p - url->data;
@@ -504,6 +738,36 @@ ngx_http_users_base(ngx_http_request_t *r, ngx_http_users_loc_conf_t *lcf,
     base->len = p - base->data;
 
     return NGX_OK;
+}
+
+
+/*
+ * Copies a path or query as sent, percent-encoding what may not stand in
+ * a URI (controls, spaces, non-ASCII, "<>\\^`{|}): the URL is safe in a
+ * Link header and in JSON alike. Existing %XX sequences are kept.
+ */
+
+static u_char *
+ngx_http_users_copy_uri(u_char *dst, u_char *src, size_t len)
+{
+    u_char  c;
+
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    while (len--) {
+        c = *src++;
+
+        if (c <= 0x20 || c >= 0x7f || ngx_strchr("\"<>\\^`{|}", c)) {
+            *dst++ = '%';
+            *dst++ = hex[c >> 4];
+            *dst++ = hex[c & 0xf];
+            continue;
+        }
+
+        *dst++ = c;
+    }
+
+    return dst;
 }
 
 

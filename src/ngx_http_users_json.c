@@ -5,6 +5,7 @@
 
 
 #include "ngx_http_users_json.h"
+#include "ngx_http_users_query.h"
 #include "ngx_http_users_store.h"
 
 #include <yajl/yajl_gen.h>
@@ -16,6 +17,7 @@
 typedef struct {
     yajl_gen       gen;
     ngx_pool_t    *pool;
+    ngx_str_t     *perms;         /* the caller's permissions */
     ngx_chain_t   *first;
     ngx_chain_t  **last;
     ngx_buf_t     *buf;
@@ -38,6 +40,10 @@ static void ngx_http_users_json_items(ngx_http_users_json_t *j,
     ngx_http_users_loc_conf_t *lcf, ngx_array_t *rows);
 static void ngx_http_users_json_object(ngx_http_users_json_t *j,
     ngx_array_t *fields, ngx_http_users_row_t *row);
+static void ngx_http_users_json_list_value(ngx_http_users_json_t *j,
+    ngx_http_users_field_t *f, ngx_str_t *v);
+static void ngx_http_users_json_folded(ngx_http_users_json_t *j,
+    ngx_http_users_field_t *f, ngx_str_t *v);
 static void ngx_http_users_json_field(ngx_http_users_json_t *j,
     ngx_http_users_field_t *f, ngx_http_users_row_t *row);
 static void ngx_http_users_json_value(ngx_http_users_json_t *j,
@@ -75,6 +81,7 @@ ngx_http_users_json_list(ngx_pool_t *pool, ngx_http_users_loc_conf_t *lcf,
         return NGX_ERROR;
     }
 
+    j.perms = &page->perms;
     env = lcf->envelope->elts;
 
     if (lcf->envelope->nelts == 1 && env[0].name.len == 0) {
@@ -138,31 +145,6 @@ ngx_http_users_json_member(ngx_http_users_json_t *j,
         ngx_http_users_json_items(j, lcf, rows);
         return;
 
-    case NGX_HTTP_USERS_ENV_TOTAL:
-        ngx_http_users_json_uint(j, page->total);
-        return;
-
-    case NGX_HTTP_USERS_ENV_COUNT:
-        ngx_http_users_json_uint(j, page->count);
-        return;
-
-    case NGX_HTTP_USERS_ENV_OFFSET:
-        ngx_http_users_json_uint(j, page->offset);
-        return;
-
-    case NGX_HTTP_USERS_ENV_LIMIT:
-    case NGX_HTTP_USERS_ENV_PAGE_SIZE:
-        ngx_http_users_json_uint(j, page->limit);
-        return;
-
-    case NGX_HTTP_USERS_ENV_PAGE:
-        ngx_http_users_json_uint(j, page->page);
-        return;
-
-    case NGX_HTTP_USERS_ENV_LAST_PAGE:
-        ngx_http_users_json_uint(j, page->last_page);
-        return;
-
     case NGX_HTTP_USERS_ENV_NEXT_PAGE:
         ngx_http_users_json_maybe(j, page->next_page);
         return;
@@ -175,9 +157,14 @@ ngx_http_users_json_member(ngx_http_users_json_t *j,
         url = &page->next_url;
         break;
 
-    default: /* NGX_HTTP_USERS_ENV_PREV_URL */
+    case NGX_HTTP_USERS_ENV_PREV_URL:
         url = &page->prev_url;
         break;
+
+    default:
+        ngx_http_users_json_uint(j, ngx_http_users_page_number(page,
+                                                               env->kind));
+        return;
     }
 
     if (url->data == NULL) {
@@ -185,6 +172,32 @@ ngx_http_users_json_member(ngx_http_users_json_t *j,
 
     } else {
         ngx_http_users_json_str(j, url->data, url->len);
+    }
+}
+
+
+ngx_uint_t
+ngx_http_users_page_number(ngx_http_users_page_t *page, ngx_uint_t kind)
+{
+    switch (kind) {
+
+    case NGX_HTTP_USERS_ENV_TOTAL:
+        return page->total;
+
+    case NGX_HTTP_USERS_ENV_COUNT:
+        return page->count;
+
+    case NGX_HTTP_USERS_ENV_OFFSET:
+        return page->offset;
+
+    case NGX_HTTP_USERS_ENV_PAGE:
+        return page->page;
+
+    case NGX_HTTP_USERS_ENV_LAST_PAGE:
+        return page->last_page;
+
+    default: /* NGX_HTTP_USERS_ENV_LIMIT, NGX_HTTP_USERS_ENV_PAGE_SIZE */
+        return page->limit;
     }
 }
 
@@ -234,6 +247,12 @@ ngx_http_users_json_object(ngx_http_users_json_t *j, ngx_array_t *fields,
     ngx_http_users_json_check(j, yajl_gen_map_open(j->gen));
 
     for (i = 0; i < fields->nelts; i++) {
+        if (f[i]->permission.len
+            && !ngx_http_users_has_perm(j->perms, &f[i]->permission))
+        {
+            continue;
+        }
+
         ngx_http_users_json_str(j, f[i]->name.data, f[i]->name.len);
         ngx_http_users_json_field(j, f[i], row);
     }
@@ -291,10 +310,80 @@ ngx_http_users_json_value(ngx_http_users_json_t *j, ngx_http_users_field_t *f,
         ngx_http_users_json_bool(j, v);
         return;
 
+    case NGX_HTTP_USERS_INT_LIST:
+    case NGX_HTTP_USERS_STRING_LIST:
+        ngx_http_users_json_list_value(j, f, v);
+        return;
+
     default: /* NGX_HTTP_USERS_STRING, NGX_HTTP_USERS_TIMESTAMP */
+        ngx_http_users_json_folded(j, f, v);
+        return;
+    }
+}
+
+
+/* "1,2" -> [1,2]; "a,b" -> ["a","b"]; "" -> [] */
+
+static void
+ngx_http_users_json_list_value(ngx_http_users_json_t *j,
+    ngx_http_users_field_t *f, ngx_str_t *v)
+{
+    u_char     *p, *last, *comma;
+    ngx_str_t   item;
+
+    ngx_http_users_json_check(j, yajl_gen_array_open(j->gen));
+
+    p = v->data;
+    last = v->data + v->len;
+
+    while (p < last) {
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        item.data = p;
+        item.len = comma - p;
+
+        if (f->type == NGX_HTTP_USERS_INT_LIST) {
+            ngx_http_users_json_int(j, &item);
+
+        } else {
+            ngx_http_users_json_str(j, item.data, item.len);
+        }
+
+        p = comma + 1;
+    }
+
+    ngx_http_users_json_check(j, yajl_gen_array_close(j->gen));
+}
+
+
+/* case=upper|lower: enums shown as the API spells them */
+
+static void
+ngx_http_users_json_folded(ngx_http_users_json_t *j,
+    ngx_http_users_field_t *f, ngx_str_t *v)
+{
+    u_char  *p, *d;
+
+    if (f->fold == NGX_HTTP_USERS_CASE_KEEP) {
         ngx_http_users_json_str(j, v->data, v->len);
         return;
     }
+
+    d = ngx_pnalloc(j->pool, v->len);
+    if (d == NULL) {
+        j->failed = 1;
+        return;
+    }
+
+    for (p = v->data; p < v->data + v->len; p++) {
+        d[p - v->data] = (f->fold == NGX_HTTP_USERS_CASE_UPPER)
+                         ? ngx_toupper(*p) : ngx_tolower(*p);
+    }
+
+    ngx_http_users_json_str(j, d, v->len);
 }
 
 
@@ -312,6 +401,12 @@ ngx_http_users_json_zero(ngx_http_users_json_t *j, ngx_http_users_type_e type)
 
     case NGX_HTTP_USERS_BOOL:
         ngx_http_users_json_check(j, yajl_gen_bool(j->gen, 0));
+        return;
+
+    case NGX_HTTP_USERS_INT_LIST:
+    case NGX_HTTP_USERS_STRING_LIST:
+        ngx_http_users_json_check(j, yajl_gen_array_open(j->gen));
+        ngx_http_users_json_check(j, yajl_gen_array_close(j->gen));
         return;
 
     default:

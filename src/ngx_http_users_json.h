@@ -25,6 +25,7 @@ typedef struct {
     ngx_uint_t   prev_page;     /* 0: null */
     ngx_str_t    next_url;      /* data == NULL: null */
     ngx_str_t    prev_url;
+    ngx_str_t    perms;         /* the caller's: fields needing others hide */
 } ngx_http_users_page_t;
 
 
@@ -34,6 +35,8 @@ ngx_int_t ngx_http_users_json_list(ngx_pool_t *pool,
 ngx_int_t ngx_http_users_json_error(ngx_pool_t *pool, const char *code,
     ngx_str_t *param, ngx_str_t *message, ngx_chain_t **out, off_t *len);
 
+ngx_uint_t ngx_http_users_page_number(ngx_http_users_page_t *page,
+    ngx_uint_t kind);
 size_t ngx_http_users_utf8_fix(u_char *dst, u_char *src, size_t len);
 ngx_int_t ngx_http_users_utf8_valid(u_char *p, size_t len);
 

@@ -7,22 +7,119 @@
 #include "ngx_http_users_store.h"
 
 
+static ngx_int_t ngx_http_users_store_index(ngx_pool_t *pool,
+    ngx_http_users_query_t *q, ngx_str_t *index);
+static ngx_int_t ngx_http_users_store_indexed(ngx_pool_t *pool,
+    ngx_str_t *ws, ngx_http_users_query_t *q, ngx_str_t *index,
+    ngx_http_users_batch_t *batch);
+static ngx_int_t ngx_http_users_store_scan(ngx_pool_t *pool,
+    ngx_http_users_loc_conf_t *lcf, ngx_str_t *ws,
+    ngx_http_users_query_t *q, ngx_http_users_batch_t *batch);
+static ngx_int_t ngx_http_users_store_sort(ngx_pool_t *pool,
+    ngx_http_users_query_t *q, ngx_str_t *sort);
+static ngx_int_t ngx_http_users_store_program(ngx_array_t *args,
+    ngx_http_users_query_t *q);
+static ngx_int_t ngx_http_users_store_pred(ngx_array_t *args,
+    ngx_http_users_pred_t *pred);
+static ngx_int_t ngx_http_users_store_push(ngx_array_t *args, ngx_str_t *s);
+static ngx_int_t ngx_http_users_store_push_num(ngx_array_t *args,
+    ngx_uint_t n);
+static ngx_int_t ngx_http_users_store_num(ngx_pool_t *pool, ngx_uint_t n,
+    ngx_http_users_redis_cmd_t *cmd, int i);
 static ngx_int_t ngx_http_users_store_cmd(ngx_pool_t *pool,
     ngx_http_users_redis_cmd_t *cmd, int argc);
 static ngx_int_t ngx_http_users_store_key(ngx_pool_t *pool, ngx_str_t *ws,
     char *kind, ngx_str_t *name, const char **arg, size_t *len);
 static void ngx_http_users_store_word(ngx_http_users_redis_cmd_t *cmd,
     int i, char *word);
+static ngx_int_t ngx_http_users_store_row(ngx_pool_t *pool,
+    redisReply *vals, ngx_uint_t nsources, ngx_http_users_row_t *row);
 static ngx_int_t ngx_http_users_store_copy(ngx_pool_t *pool,
     redisReply *reply, ngx_str_t *s);
 
 
 ngx_int_t
-ngx_http_users_store_page(ngx_pool_t *pool, ngx_str_t *ws,
-    ngx_http_users_query_t *q, ngx_http_users_batch_t *batch)
+ngx_http_users_store_page(ngx_pool_t *pool, ngx_http_users_loc_conf_t *lcf,
+    ngx_str_t *ws, ngx_http_users_query_t *q, ngx_http_users_batch_t *batch)
 {
-    u_char                      *p;
+    ngx_str_t  index;
+
+    switch (ngx_http_users_store_index(pool, q, &index)) {
+
+    case NGX_OK:
+        batch->scan = 0;
+        return ngx_http_users_store_indexed(pool, ws, q, &index, batch);
+
+    case NGX_DECLINED:
+        batch->scan = 1;
+        return ngx_http_users_store_scan(pool, lcf, ws, q, batch);
+
+    default:
+        return NGX_ERROR;
+    }
+}
+
+
+/*
+ * The index that answers q in order, if one does: "last_name", or
+ * "last_name:status=active" for a single-valued filter on an enum whose
+ * restricted copies the workspace keeps (users_filter ... indexed).
+ */
+
+static ngx_int_t
+ngx_http_users_store_index(ngx_pool_t *pool, ngx_http_users_query_t *q,
+    ngx_str_t *index)
+{
+    ngx_str_t                  *v;
+    ngx_http_users_pred_t      *pred;
+    ngx_http_users_filter_t    *f;
+    ngx_http_users_sort_key_t  *key;
+
+    if (q->sort.nelts != 1 || q->preds.nelts > 1) {
+        return NGX_DECLINED;
+    }
+
+    key = q->sort.elts;
+
+    if (q->preds.nelts == 0) {
+        *index = key->by->field;
+        return NGX_OK;
+    }
+
+    pred = q->preds.elts;
+    f = pred->filter;
+
+    if (!f->indexed || f->op != NGX_HTTP_USERS_FILTER_IN
+        || pred->values.nelts != 1)
+    {
+        return NGX_DECLINED;
+    }
+
+    v = pred->values.elts;
+
+    index->len = key->by->field.len + 2 + f->field.len + v->len;
+    index->data = ngx_pnalloc(pool, index->len);
+    if (index->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(index->data, "%V:%V=%V", &key->by->field, &f->field, v);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_users_store_indexed(ngx_pool_t *pool, ngx_str_t *ws,
+    ngx_http_users_query_t *q, ngx_str_t *index,
+    ngx_http_users_batch_t *batch)
+{
+    ngx_uint_t                   desc;
     ngx_http_users_redis_cmd_t  *cmd;
+    ngx_http_users_sort_key_t   *key;
+
+    key = q->sort.elts;
+    desc = key->desc;
 
     cmd = ngx_pcalloc(pool, 4 * sizeof(ngx_http_users_redis_cmd_t));
     if (cmd == NULL) {
@@ -34,45 +131,343 @@ ngx_http_users_store_page(ngx_pool_t *pool, ngx_str_t *ws,
 
     if (ngx_http_users_store_cmd(pool, &cmd[0], 1) != NGX_OK
         || ngx_http_users_store_cmd(pool, &cmd[1], 2) != NGX_OK
-        || ngx_http_users_store_cmd(pool, &cmd[2], q->desc ? 5 : 4) != NGX_OK
+        || ngx_http_users_store_cmd(pool, &cmd[2], desc ? 5 : 4) != NGX_OK
         || ngx_http_users_store_cmd(pool, &cmd[3], 1) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     ngx_http_users_store_word(&cmd[0], 0, "MULTI");
-
     ngx_http_users_store_word(&cmd[1], 0, "ZCARD");
+    ngx_http_users_store_word(&cmd[2], 0, "ZRANGE");
+    ngx_http_users_store_word(&cmd[3], 0, "EXEC");
 
-    if (ngx_http_users_store_key(pool, ws, "ix", &q->sort,
+    if (ngx_http_users_store_key(pool, ws, "ix", index,
                                  &cmd[1].argv[1], &cmd[1].argvlen[1])
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    ngx_http_users_store_word(&cmd[2], 0, "ZRANGE");
     cmd[2].argv[1] = cmd[1].argv[1];
     cmd[2].argvlen[1] = cmd[1].argvlen[1];
 
-    p = ngx_pnalloc(pool, 2 * NGX_INT_T_LEN);
+    if (ngx_http_users_store_num(pool, q->offset, &cmd[2], 2) != NGX_OK
+        || ngx_http_users_store_num(pool, q->offset + q->limit - 1,
+                                    &cmd[2], 3)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (desc) {
+        ngx_http_users_store_word(&cmd[2], 4, "REV");
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * FCALL_RO users_query 1 users:{ws} <offset> <limit> <scan limit> <sort>
+ *          <n> <field>... <program>...
+ */
+
+static ngx_int_t
+ngx_http_users_store_scan(ngx_pool_t *pool, ngx_http_users_loc_conf_t *lcf,
+    ngx_str_t *ws, ngx_http_users_query_t *q, ngx_http_users_batch_t *batch)
+{
+    ngx_str_t                   *src, *arg, key, sort;
+    ngx_uint_t                   i;
+    ngx_array_t                  args;
+    ngx_http_users_redis_cmd_t  *cmd;
+
+    static ngx_str_t  words[] = {
+        ngx_string("FCALL_RO"), ngx_string("users_query"), ngx_string("1")
+    };
+
+    if (ngx_array_init(&args, pool, 32, sizeof(ngx_str_t)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_users_store_key(pool, ws, NULL, NULL,
+                                 (const char **) &key.data, &key.len)
+        != NGX_OK
+        || ngx_http_users_store_sort(pool, q, &sort) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    arg = ngx_array_push_n(&args, 4);
+    if (arg == NULL) {
+        return NGX_ERROR;
+    }
+
+    arg[0] = words[0];
+    arg[1] = words[1];
+    arg[2] = words[2];
+    arg[3] = key;
+
+    if (ngx_http_users_store_push_num(&args, q->offset) != NGX_OK
+        || ngx_http_users_store_push_num(&args, q->limit) != NGX_OK
+        || ngx_http_users_store_push_num(&args, lcf->scan_limit) != NGX_OK
+        || ngx_http_users_store_push(&args, &sort) != NGX_OK
+        || ngx_http_users_store_push_num(&args, lcf->sources->nelts)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    src = lcf->sources->elts;
+
+    for (i = 0; i < lcf->sources->nelts; i++) {
+        if (ngx_http_users_store_push(&args, &src[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_users_store_program(&args, q) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    cmd = ngx_pcalloc(pool, sizeof(ngx_http_users_redis_cmd_t));
+    if (cmd == NULL || ngx_http_users_store_cmd(pool, cmd, args.nelts)
+                       != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    arg = args.elts;
+
+    for (i = 0; i < args.nelts; i++) {
+        cmd->argv[i] = (char *) arg[i].data;
+        cmd->argvlen[i] = arg[i].len;
+    }
+
+    batch->cmds = cmd;
+    batch->n = 1;
+
+    return NGX_OK;
+}
+
+
+/* "last_name:str:a,id:str:d": the keys; users_query breaks ties by id */
+
+static ngx_int_t
+ngx_http_users_store_sort(ngx_pool_t *pool, ngx_http_users_query_t *q,
+    ngx_str_t *sort)
+{
+    u_char                     *p;
+    size_t                      len;
+    ngx_uint_t                  i;
+    ngx_http_users_sort_key_t  *key;
+
+    static char  *kinds[] = { "str", "int", "time" };
+
+    key = q->sort.elts;
+    len = 0;
+
+    for (i = 0; i < q->sort.nelts; i++) {
+        len += key[i].by->field.len + sizeof(":time:a,");
+    }
+
+    sort->data = ngx_pnalloc(pool, len + 1);
+    if (sort->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = sort->data;
+
+    for (i = 0; i < q->sort.nelts; i++) {
+        p = ngx_sprintf(p, "%s%V:%s:%c", i ? "," : "", &key[i].by->field,
+                        kinds[key[i].by->kind], key[i].desc ? 'd' : 'a');
+    }
+
+    sort->len = p - sort->data;
+
+    return NGX_OK;
+}
+
+
+/* the predicates as a users_query program: all of them must hold */
+
+static ngx_int_t
+ngx_http_users_store_program(ngx_array_t *args, ngx_http_users_query_t *q)
+{
+    ngx_str_t               word;
+    ngx_uint_t              i;
+    ngx_http_users_pred_t  *pred;
+
+    pred = q->preds.elts;
+
+    if (q->preds.nelts > 1) {
+        ngx_str_set(&word, "and");
+
+        if (ngx_http_users_store_push(args, &word) != NGX_OK
+            || ngx_http_users_store_push_num(args, q->preds.nelts) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    for (i = 0; i < q->preds.nelts; i++) {
+        if (ngx_http_users_store_pred(args, &pred[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_users_store_pred(ngx_array_t *args, ngx_http_users_pred_t *pred)
+{
+    ngx_str_t                *v, *t, word, kind;
+    ngx_uint_t                i;
+    ngx_http_users_filter_t  *f;
+
+    static ngx_str_t  kinds[] = {
+        ngx_string("str"), ngx_string("int"), ngx_string("time")
+    };
+
+    f = pred->filter;
+    v = pred->values.elts;
+
+    switch (f->op) {
+
+    case NGX_HTTP_USERS_FILTER_IN:
+    case NGX_HTTP_USERS_FILTER_MEMBER:
+        if (f->op == NGX_HTTP_USERS_FILTER_IN) {
+            ngx_str_set(&word, "in");
+        } else {
+            ngx_str_set(&word, "member");
+        }
+
+        if (ngx_http_users_store_push(args, &word) != NGX_OK
+            || ngx_http_users_store_push(args, &f->field) != NGX_OK
+            || ngx_http_users_store_push_num(args, pred->values.nelts)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < pred->values.nelts; i++) {
+            if (ngx_http_users_store_push(args, &v[i]) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
+        return NGX_OK;
+
+    case NGX_HTTP_USERS_FILTER_SEARCH:
+        ngx_str_set(&word, "search");
+        t = f->fields->elts;
+
+        if (ngx_http_users_store_push(args, &word) != NGX_OK
+            || ngx_http_users_store_push_num(args, f->fields->nelts)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < f->fields->nelts; i++) {
+            if (ngx_http_users_store_push(args, &t[i]) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
+        return ngx_http_users_store_push(args, &v[0]);
+
+    case NGX_HTTP_USERS_FILTER_ODATA:
+        t = pred->tokens->elts;
+
+        if (pred->tokens->nelts == 0) {
+            ngx_str_set(&word, "true");
+            return ngx_http_users_store_push(args, &word);
+        }
+
+        for (i = 0; i < pred->tokens->nelts; i++) {
+            if (ngx_http_users_store_push(args, &t[i]) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
+        return NGX_OK;
+
+    default: /* EQ, FROM, TO: cmp <op> <field> <kind> <value> */
+        ngx_str_set(&word, "cmp");
+        kind = kinds[f->kind];
+
+        if (ngx_http_users_store_push(args, &word) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (f->op == NGX_HTTP_USERS_FILTER_EQ) {
+            ngx_str_set(&word, "eq");
+        } else if (f->op == NGX_HTTP_USERS_FILTER_FROM) {
+            ngx_str_set(&word, "ge");
+        } else {
+            ngx_str_set(&word, "le");
+        }
+
+        if (ngx_http_users_store_push(args, &word) != NGX_OK
+            || ngx_http_users_store_push(args, &f->field) != NGX_OK
+            || ngx_http_users_store_push(args, &kind) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_users_store_push(args, &v[0]);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_users_store_push(ngx_array_t *args, ngx_str_t *s)
+{
+    ngx_str_t  *arg;
+
+    arg = ngx_array_push(args);
+    if (arg == NULL) {
+        return NGX_ERROR;
+    }
+
+    *arg = *s;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_users_store_push_num(ngx_array_t *args, ngx_uint_t n)
+{
+    ngx_str_t  s;
+
+    s.data = ngx_pnalloc(args->pool, NGX_INT_T_LEN);
+    if (s.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    s.len = ngx_sprintf(s.data, "%ui", n) - s.data;
+
+    return ngx_http_users_store_push(args, &s);
+}
+
+
+static ngx_int_t
+ngx_http_users_store_num(ngx_pool_t *pool, ngx_uint_t n,
+    ngx_http_users_redis_cmd_t *cmd, int i)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(pool, NGX_INT_T_LEN);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
-    cmd[2].argv[2] = (char *) p;
-    p = ngx_sprintf(p, "%ui", q->offset);
-    cmd[2].argvlen[2] = (u_char *) p - (u_char *) cmd[2].argv[2];
-
-    cmd[2].argv[3] = (char *) p;
-    p = ngx_sprintf(p, "%ui", q->offset + q->limit - 1);
-    cmd[2].argvlen[3] = (u_char *) p - (u_char *) cmd[2].argv[3];
-
-    if (q->desc) {
-        ngx_http_users_store_word(&cmd[2], 4, "REV");
-    }
-
-    ngx_http_users_store_word(&cmd[3], 0, "EXEC");
+    cmd->argv[i] = (char *) p;
+    cmd->argvlen[i] = ngx_sprintf(p, "%ui", n) - p;
 
     return NGX_OK;
 }
@@ -205,8 +600,6 @@ ngx_http_users_store_rows_reply(ngx_pool_t *pool, redisReply *reply,
     ngx_uint_t nsources, ngx_http_users_result_t *res)
 {
     size_t                 i, j;
-    ngx_uint_t             found;
-    redisReply            *vals;
     ngx_http_users_row_t  *row;
 
     if (reply->type != REDIS_REPLY_ARRAY
@@ -223,41 +616,101 @@ ngx_http_users_store_rows_reply(ngx_pool_t *pool, redisReply *reply,
     }
 
     for (i = 0; i < reply->elements; i++) {
-        vals = reply->element[i];
-
-        if (vals->type != REDIS_REPLY_ARRAY || vals->elements != nsources) {
-            return NGX_DECLINED;
-        }
-
         row = ngx_array_push(&res->rows);
         if (row == NULL) {
             return NGX_ERROR;
         }
 
-        row->values = ngx_pcalloc(pool, nsources * sizeof(ngx_str_t));
-        if (row->values == NULL) {
+        if (ngx_http_users_store_row(pool, reply->element[i], nsources, row)
+            != NGX_OK)
+        {
+            return NGX_DECLINED;
+        }
+
+        for (j = 0; j < nsources; j++) {
+            if (row->values[j].data != NULL) {
+                break;
+            }
+        }
+
+        if (j == nsources) {
+            res->rows.nelts--;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* users_query -> [total, examined, [values...] for each row] */
+
+ngx_int_t
+ngx_http_users_store_scan_reply(ngx_pool_t *pool, redisReply *reply,
+    ngx_uint_t nsources, ngx_http_users_result_t *res)
+{
+    size_t                 i;
+    ngx_http_users_row_t  *row;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || reply->element[0]->integer < 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    res->total = reply->element[0]->integer;
+
+    if (ngx_array_init(&res->rows, pool, ngx_max(reply->elements - 2, 1),
+                       sizeof(ngx_http_users_row_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 2; i < reply->elements; i++) {
+        row = ngx_array_push(&res->rows);
+        if (row == NULL) {
             return NGX_ERROR;
         }
 
-        found = 0;
+        if (ngx_http_users_store_row(pool, reply->element[i], nsources, row)
+            != NGX_OK)
+        {
+            return NGX_DECLINED;
+        }
+    }
 
-        for (j = 0; j < nsources; j++) {
-            if (vals->element[j]->type == REDIS_REPLY_NIL) {
-                continue;
-            }
+    return NGX_OK;
+}
 
-            if (ngx_http_users_store_copy(pool, vals->element[j],
-                                          &row->values[j])
-                != NGX_OK)
-            {
-                return NGX_DECLINED;
-            }
 
-            found = 1;
+/* an HMGET-shaped array into a row; NGX_DECLINED if it is not one */
+
+static ngx_int_t
+ngx_http_users_store_row(ngx_pool_t *pool, redisReply *vals,
+    ngx_uint_t nsources, ngx_http_users_row_t *row)
+{
+    size_t  j;
+
+    if (vals->type != REDIS_REPLY_ARRAY || vals->elements != nsources) {
+        return NGX_DECLINED;
+    }
+
+    row->values = ngx_pcalloc(pool, nsources * sizeof(ngx_str_t));
+    if (row->values == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (j = 0; j < nsources; j++) {
+        if (vals->element[j]->type == REDIS_REPLY_NIL) {
+            continue;
         }
 
-        if (!found) {
-            res->rows.nelts--;
+        if (ngx_http_users_store_copy(pool, vals->element[j],
+                                      &row->values[j])
+            != NGX_OK)
+        {
+            return NGX_DECLINED;
         }
     }
 
@@ -311,7 +764,7 @@ ngx_http_users_store_word(ngx_http_users_redis_cmd_t *cmd, int i, char *word)
 }
 
 
-/* "users:{<ws>}:<kind>:<name>" */
+/* "users:{<ws>}:<kind>:<name>", or the base "users:{<ws>}" */
 
 static ngx_int_t
 ngx_http_users_store_key(ngx_pool_t *pool, ngx_str_t *ws, char *kind,
@@ -320,14 +773,20 @@ ngx_http_users_store_key(ngx_pool_t *pool, ngx_str_t *ws, char *kind,
     u_char  *p, *key;
     size_t   size;
 
-    size = sizeof("users:{}::") - 1 + ws->len + ngx_strlen(kind) + name->len;
+    size = sizeof("users:{}::") - 1 + ws->len
+           + (kind ? ngx_strlen(kind) + name->len : 0);
 
     key = ngx_pnalloc(pool, size);
     if (key == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_sprintf(key, "users:{%V}:%s:%V", ws, kind, name);
+    if (kind == NULL) {
+        p = ngx_sprintf(key, "users:{%V}", ws);
+
+    } else {
+        p = ngx_sprintf(key, "users:{%V}:%s:%V", ws, kind, name);
+    }
 
     *arg = (char *) key;
     *len = p - key;

@@ -3,11 +3,17 @@
  * ngx_http_users_module: the store, i.e. queries -> Redis commands -> rows.
  *
  * Knows the key layout of docs/SCHEMA.md; knows nothing of HTTP
- * parameters or JSON. A list takes two round trips:
+ * parameters or JSON. The planner picks one of two plans:
  *
+ * indexed: one sort key and at most one single-valued filter on an
+ *   indexed enum: O(log N + page), two round trips
  *   1. MULTI, ZCARD <index>, ZRANGE <index> <from> <to> [REV], EXEC
  *      -> the total and the page's ids from one snapshot;
  *   2. MULTI, HMGET <user> <fields...> for each id, EXEC -> the rows.
+ *
+ * scan: anything else: one FCALL_RO users_query (redis/users.lua) that
+ *   filters, orders and pages in one atomic call, examining at most
+ *   users_scan_limit users.
  */
 
 
@@ -34,13 +40,17 @@ typedef struct {
 typedef struct {
     ngx_http_users_redis_cmd_t   *cmds;
     ngx_uint_t                    n;
+    ngx_uint_t                    scan;       /* the scan plan */
 } ngx_http_users_batch_t;
 
 
-ngx_int_t ngx_http_users_store_page(ngx_pool_t *pool, ngx_str_t *ws,
+ngx_int_t ngx_http_users_store_page(ngx_pool_t *pool,
+    ngx_http_users_loc_conf_t *lcf, ngx_str_t *ws,
     ngx_http_users_query_t *q, ngx_http_users_batch_t *batch);
 ngx_int_t ngx_http_users_store_page_reply(ngx_pool_t *pool,
     redisReply *reply, ngx_http_users_result_t *res);
+ngx_int_t ngx_http_users_store_scan_reply(ngx_pool_t *pool,
+    redisReply *reply, ngx_uint_t nsources, ngx_http_users_result_t *res);
 
 ngx_int_t ngx_http_users_store_rows(ngx_pool_t *pool, ngx_str_t *ws,
     ngx_array_t *sources, ngx_http_users_result_t *res,
