@@ -23,6 +23,12 @@ static char *ngx_http_users_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_users_list(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_users_get(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_users_enable(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_users_loc_conf_t *lcf, ngx_http_handler_pt handler);
+static char *ngx_http_users_scope(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_users_pagination(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_users_paging_option(ngx_conf_t *cf,
@@ -133,6 +139,20 @@ static ngx_command_t  ngx_http_users_commands[] = {
     { ngx_string("users_list"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_users_list,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("users_get"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_users_get,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("users_scope"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_users_scope,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -264,6 +284,7 @@ ngx_module_t  ngx_http_users_module = {
 
 
 typedef struct {
+    ngx_str_t   name;
     ngx_str_t   file;
     ngx_uint_t  line;
 } ngx_http_users_use_t;
@@ -302,8 +323,9 @@ ngx_http_users_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (umcf->redis == NULL && ngx_http_users_first_use.line) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"users_list\" in %V:%ui requires \"users_redis\" "
+                      "\"%V\" in %V:%ui requires \"users_redis\" "
                       "in the http block",
+                      &ngx_http_users_first_use.name,
                       &ngx_http_users_first_use.file,
                       ngx_http_users_first_use.line);
         return NGX_CONF_ERROR;
@@ -457,15 +479,17 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->workspace == NULL) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"users_list\" in %V:%ui requires \"users_workspace\"",
-                      &conf->enable_file, conf->enable_line);
+                      "\"%V\" in %V:%ui requires \"users_workspace\"",
+                      &conf->enable_name, &conf->enable_file,
+                      conf->enable_line);
         return NGX_CONF_ERROR;
     }
 
     if (conf->sources == NULL || conf->sources->nelts == 0) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"users_list\" in %V:%ui requires \"users_field\"",
-                      &conf->enable_file, conf->enable_line);
+                      "\"%V\" in %V:%ui requires \"users_field\"",
+                      &conf->enable_name, &conf->enable_file,
+                      conf->enable_line);
         return NGX_CONF_ERROR;
     }
 
@@ -516,8 +540,45 @@ ngx_http_users_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static char *
 ngx_http_users_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    return ngx_http_users_enable(cf, cmd, conf, ngx_http_users_list_handler);
+}
+
+
+/* users_get $user_id; answers one user, 404 when there is none */
+
+static char *
+ngx_http_users_get(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
     ngx_http_users_loc_conf_t  *lcf = conf;
 
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    value = cf->args->elts;
+
+    lcf->item = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (lcf->item == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = lcf->item;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_users_enable(cf, cmd, conf, ngx_http_users_get_handler);
+}
+
+
+static char *
+ngx_http_users_enable(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_users_loc_conf_t *lcf, ngx_http_handler_pt handler)
+{
     ngx_http_core_loc_conf_t  *clcf;
 
     if (lcf->enable != NGX_CONF_UNSET) {
@@ -525,16 +586,68 @@ ngx_http_users_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     lcf->enable = 1;
+    lcf->enable_name = cmd->name;
     lcf->enable_file = cf->conf_file->file.name;
     lcf->enable_line = cf->conf_file->line;
 
     if (ngx_http_users_first_use.line == 0) {
+        ngx_http_users_first_use.name = cmd->name;
         ngx_http_users_first_use.file = lcf->enable_file;
         ngx_http_users_first_use.line = lcf->enable_line;
     }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_users_list_handler;
+    clcf->handler = handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * users_scope project $project_id;  only the members of that project;
+ * 404 when it has none
+ */
+
+static char *
+ngx_http_users_scope(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_users_loc_conf_t  *lcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (lcf->scope) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (!ngx_http_users_is_name(&value[1], 0)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid membership kind \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->scope = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    lcf->scope_filter = ngx_pcalloc(cf->pool,
+                                    sizeof(ngx_http_users_filter_t));
+    if (lcf->scope == NULL || lcf->scope_filter == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->scope_filter->param = value[1];
+    lcf->scope_filter->field = value[1];
+    lcf->scope_filter->op = NGX_HTTP_USERS_FILTER_SCOPE;
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[2];
+    ccv.complex_value = lcf->scope;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -71,7 +71,8 @@ typedef enum {
     NGX_HTTP_USERS_FILTER_FROM,        /* field >= value */
     NGX_HTTP_USERS_FILTER_TO,          /* field <= value */
     NGX_HTTP_USERS_FILTER_SEARCH,      /* substring of any of the fields */
-    NGX_HTTP_USERS_FILTER_ODATA        /* an OData $filter expression */
+    NGX_HTTP_USERS_FILTER_ODATA,       /* an OData $filter expression */
+    NGX_HTTP_USERS_FILTER_SCOPE        /* members of one group/project */
 } ngx_http_users_filter_op_e;
 
 
@@ -164,13 +165,17 @@ typedef struct {
 
 
 typedef struct {
-    ngx_flag_t                   enable;       /* users_list */
-    ngx_str_t                    enable_file;  /* where users_list was */
+    ngx_flag_t                   enable;       /* users_list, users_get */
+    ngx_str_t                    enable_name;  /* which of them */
+    ngx_str_t                    enable_file;  /* where it was */
     ngx_uint_t                   enable_line;
 
     ngx_http_complex_value_t    *workspace;
     ngx_http_complex_value_t    *base_url;
     ngx_http_complex_value_t    *permissions;  /* the caller's */
+    ngx_http_complex_value_t    *item;         /* users_get: the id */
+    ngx_http_complex_value_t    *scope;        /* users_scope: the gid */
+    ngx_http_users_filter_t     *scope_filter;
 
     ngx_http_users_paging_t      paging;
 

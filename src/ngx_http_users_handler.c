@@ -34,6 +34,14 @@ static ngx_int_t ngx_http_users_version(ngx_http_request_t *r,
     ngx_http_users_loc_conf_t *lcf, ngx_str_t *reason);
 static ngx_int_t ngx_http_users_workspace(ngx_http_request_t *r,
     ngx_http_users_ctx_t *ctx);
+static ngx_int_t ngx_http_users_scope(ngx_http_request_t *r,
+    ngx_http_users_ctx_t *ctx);
+static ngx_int_t ngx_http_users_not_found(ngx_http_request_t *r,
+    ngx_str_t *what);
+static ngx_int_t ngx_http_users_start(ngx_http_request_t *r,
+    ngx_http_users_ctx_t **ctxp);
+static void ngx_http_users_user_done(void *data, redisReply *reply,
+    ngx_int_t status);
 static ngx_int_t ngx_http_users_headers(ngx_http_users_ctx_t *ctx,
     ngx_http_users_page_t *page);
 static ngx_int_t ngx_http_users_link(ngx_http_request_t *r,
@@ -71,39 +79,19 @@ ngx_int_t
 ngx_http_users_list_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
-    ngx_pool_cleanup_t          *cln;
-    ngx_http_users_ctx_t        *ctx;
     ngx_str_t                    reason;
+    ngx_http_users_ctx_t        *ctx;
     ngx_http_users_batch_t       batch;
     ngx_http_users_query_err_t   err;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_users_error_status(r, NGX_HTTP_NOT_ALLOWED);
-    }
-
-    rc = ngx_http_discard_request_body(r);
+    rc = ngx_http_users_start(r, &ctx);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_users_ctx_t));
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->request = r;
-    ctx->lcf = ngx_http_get_module_loc_conf(r, ngx_http_users_module);
-
     if (ngx_http_users_version(r, ctx->lcf, &reason) != NGX_OK) {
         return ngx_http_users_error(r, NGX_HTTP_BAD_REQUEST, "invalid_header",
                                     &ctx->lcf->version_header, &reason);
-    }
-
-    if (ctx->lcf->permissions
-        && ngx_http_complex_value(r, ctx->lcf->permissions, &ctx->perms)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     rc = ngx_http_users_query_parse(r->pool, ctx->lcf, &r->args, &ctx->perms,
@@ -126,17 +114,17 @@ ngx_http_users_list_handler(ngx_http_request_t *r)
                                     &ngx_http_users_no_workspace);
     }
 
+    if (rc == NGX_OK && ctx->lcf->scope) {
+        rc = ngx_http_users_scope(r, ctx);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_users_not_found(r, &ctx->lcf->scope_filter->field);
+        }
+    }
+
     if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln->handler = ngx_http_users_cleanup;
-    cln->data = ctx;
 
     if (ngx_http_users_store_page(r->pool, ctx->lcf, &ctx->workspace,
                                   &ctx->query, &batch)
@@ -263,6 +251,205 @@ ngx_http_users_workspace(ngx_http_request_t *r, ngx_http_users_ctx_t *ctx)
 invalid:
 
     return NGX_DECLINED;
+}
+
+
+/* users_scope: the members of one group or project */
+
+static ngx_int_t
+ngx_http_users_scope(ngx_http_request_t *r, ngx_http_users_ctx_t *ctx)
+{
+    ngx_str_t              *v;
+    ngx_http_users_pred_t  *pred;
+
+    pred = ngx_array_push(&ctx->query.preds);
+    if (pred == NULL) {
+        return NGX_ERROR;
+    }
+
+    pred->filter = ctx->lcf->scope_filter;
+    pred->tokens = NULL;
+
+    if (ngx_array_init(&pred->values, r->pool, 1, sizeof(ngx_str_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    v = ngx_array_push(&pred->values);
+    if (v == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_complex_value(r, ctx->lcf->scope, v) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (v->len == 0 || v->len > NGX_HTTP_USERS_MAX_VALUE) {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* 404 {"error":"not_found","message":"no such project"} */
+
+static ngx_int_t
+ngx_http_users_not_found(ngx_http_request_t *r, ngx_str_t *what)
+{
+    ngx_str_t  msg;
+
+    msg.data = ngx_pnalloc(r->pool, sizeof("no such ") - 1 + what->len);
+    if (msg.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    msg.len = ngx_sprintf(msg.data, "no such %V", what) - msg.data;
+
+    return ngx_http_users_error(r, NGX_HTTP_NOT_FOUND, "not_found", NULL,
+                                &msg);
+}
+
+
+/* users_get: one user by id */
+
+ngx_int_t
+ngx_http_users_get_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                rc;
+    ngx_str_t                id;
+    ngx_http_users_ctx_t    *ctx;
+    ngx_http_users_batch_t   batch;
+
+    static ngx_str_t  no_user = ngx_string("no such user");
+
+    rc = ngx_http_users_start(r, &ctx);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_complex_value(r, ctx->lcf->item, &id) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_users_workspace(r, ctx);
+
+    if (rc == NGX_OK && (id.len == 0 || id.len > NGX_HTTP_USERS_MAX_VALUE)) {
+        rc = NGX_DECLINED;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_users_error(r, NGX_HTTP_NOT_FOUND, "not_found", NULL,
+                                    &no_user);
+    }
+
+    if (rc != NGX_OK
+        || ngx_http_users_store_user(r->pool, &ctx->workspace, &id,
+                                     ctx->lcf->sources, &batch)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_users_send(ctx, &batch, ngx_http_users_user_done);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/* what a list and a single user share before any Redis call */
+
+static ngx_int_t
+ngx_http_users_start(ngx_http_request_t *r, ngx_http_users_ctx_t **ctxp)
+{
+    ngx_int_t              rc;
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_users_ctx_t  *ctx;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_users_error_status(r, NGX_HTTP_NOT_ALLOWED);
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_users_ctx_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (ctx == NULL || cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->lcf = ngx_http_get_module_loc_conf(r, ngx_http_users_module);
+
+    cln->handler = ngx_http_users_cleanup;
+    cln->data = ctx;
+
+    if (ctx->lcf->permissions
+        && ngx_http_complex_value(r, ctx->lcf->permissions, &ctx->perms)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *ctxp = ctx;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_users_user_done(void *data, redisReply *reply, ngx_int_t status)
+{
+    ngx_http_users_ctx_t  *ctx = data;
+
+    off_t                  len;
+    ngx_int_t              rc;
+    ngx_chain_t           *out;
+    ngx_http_request_t    *r;
+    ngx_http_users_row_t   row;
+
+    static ngx_str_t  no_user = ngx_string("no such user");
+
+    r = ctx->request;
+    ctx->call = NULL;
+
+    if (status != NGX_OK || reply->type == REDIS_REPLY_ERROR) {
+        ngx_http_users_finish(r, ngx_http_users_failed(r, reply, status));
+        return;
+    }
+
+    rc = ngx_http_users_store_user_reply(r->pool, reply,
+                                         ctx->lcf->sources->nelts, &row);
+
+    if (rc == NGX_ABORT) {
+        rc = ngx_http_users_error(r, NGX_HTTP_NOT_FOUND, "not_found", NULL,
+                                  &no_user);
+
+    } else if (rc == NGX_DECLINED) {
+        rc = ngx_http_users_error_status(r, NGX_HTTP_BAD_GATEWAY);
+
+    } else if (rc != NGX_OK
+               || ngx_http_users_json_item(r->pool, ctx->lcf, &ctx->perms,
+                                           &row, &out, &len)
+                  != NGX_OK)
+    {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    } else {
+        rc = ngx_http_users_send_json(r, NGX_HTTP_OK, out, len);
+    }
+
+    ngx_http_users_finish(r, rc);
 }
 
 
@@ -426,6 +613,18 @@ ngx_http_users_failed(ngx_http_request_t *r, redisReply *reply,
         lcf = ngx_http_get_module_loc_conf(r, ngx_http_users_module);
         return ngx_http_users_error(r, lcf->invalid_status,
                                     "query_too_broad", NULL, &broad);
+    }
+
+    if (ngx_strlcasestrn((u_char *) reply->str,
+                         (u_char *) reply->str + reply->len,
+                         (u_char *) "users: no such ", 15 - 1)
+        != NULL)
+    {
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_users_module);
+
+        if (lcf->scope_filter) {
+            return ngx_http_users_not_found(r, &lcf->scope_filter->field);
+        }
     }
 
     /* Redis's words go to the log, never to the client */

@@ -13,6 +13,7 @@
 
 
 ngx_int_t ngx_http_users_list_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_get_handler(ngx_http_request_t *r);
 
 
 #endif /* _NGX_HTTP_USERS_HANDLER_H_INCLUDED_ */

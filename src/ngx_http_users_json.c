@@ -103,6 +103,26 @@ ngx_http_users_json_list(ngx_pool_t *pool, ngx_http_users_loc_conf_t *lcf,
 }
 
 
+/* one user, without an envelope */
+
+ngx_int_t
+ngx_http_users_json_item(ngx_pool_t *pool, ngx_http_users_loc_conf_t *lcf,
+    ngx_str_t *perms, void *row, ngx_chain_t **out, off_t *len)
+{
+    ngx_http_users_json_t  j;
+
+    if (ngx_http_users_json_open(&j, pool) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    j.perms = perms;
+
+    ngx_http_users_json_object(&j, lcf->top, row);
+
+    return ngx_http_users_json_close(&j, out, len);
+}
+
+
 ngx_int_t
 ngx_http_users_json_error(ngx_pool_t *pool, const char *code,
     ngx_str_t *param, ngx_str_t *message, ngx_chain_t **out, off_t *len)

@@ -32,6 +32,9 @@ typedef struct {
 ngx_int_t ngx_http_users_json_list(ngx_pool_t *pool,
     ngx_http_users_loc_conf_t *lcf, ngx_http_users_page_t *page,
     ngx_array_t *rows, ngx_chain_t **out, off_t *len);
+ngx_int_t ngx_http_users_json_item(ngx_pool_t *pool,
+    ngx_http_users_loc_conf_t *lcf, ngx_str_t *perms, void *row,
+    ngx_chain_t **out, off_t *len);
 ngx_int_t ngx_http_users_json_error(ngx_pool_t *pool, const char *code,
     ngx_str_t *param, ngx_str_t *message, ngx_chain_t **out, off_t *len);
 

@@ -642,8 +642,8 @@ ngx_http_users_odata_junk(ngx_http_users_odata_ctx_t *ctx, char *expected)
             && !ngx_http_users_odata_find(tok, ngx_http_users_odata_ops, 0)))
     {
         return ngx_http_users_odata_fail(ctx,
-                         "operators are lowercase: found \"%V\" at character %uz",
-                         &found, pos);
+                                      "operators are lowercase: found \"%V\" "
+                                      "at character %uz", &found, pos);
     }
 
     if (tok->type == NGX_HTTP_USERS_ODATA_WORD && tok->start[0] == '"') {

@@ -174,7 +174,7 @@ ngx_http_users_query_paging(ngx_http_users_parse_t *ps,
     ngx_http_users_arg_t *arg)
 {
     ngx_str_t                *name;
-    ngx_uint_t               *n, min;
+    ngx_uint_t               *n, min, max;
     ngx_http_users_paging_t  *pg;
 
     pg = &ps->lcf->paging;
@@ -193,11 +193,13 @@ ngx_http_users_query_paging(ngx_http_users_parse_t *ps,
         name = &pg->offset_arg;
         n = &ps->q->offset;
         min = 0;
+        max = NGX_HTTP_USERS_MAX_OFFSET;
 
     } else {
         name = &pg->page_arg;
         n = &ps->q->page;
         min = 1;
+        max = NGX_HTTP_USERS_MAX_PAGE;
     }
 
     if (!ngx_http_users_query_is(&arg->name, name)) {
@@ -209,13 +211,10 @@ ngx_http_users_query_paging(ngx_http_users_parse_t *ps,
                                          "must not be repeated");
     }
 
-    if (ngx_http_users_query_number(&arg->value, min,
-                                    NGX_HTTP_USERS_MAX_OFFSET, n)
-        != NGX_OK)
-    {
+    if (ngx_http_users_query_number(&arg->value, min, max, n) != NGX_OK) {
         return ngx_http_users_query_fail(ps, ps->lcf->invalid_status, name,
-                                         "must be an integer from %ui to %d",
-                                         min, NGX_HTTP_USERS_MAX_OFFSET);
+                                         "must be an integer from %ui to %ui",
+                                         min, max);
     }
 
     return NGX_OK;

@@ -360,6 +360,17 @@ ngx_http_users_store_pred(ngx_array_t *args, ngx_http_users_pred_t *pred)
 
         return NGX_OK;
 
+    case NGX_HTTP_USERS_FILTER_SCOPE:
+        ngx_str_set(&word, "scope");
+
+        if (ngx_http_users_store_push(args, &word) != NGX_OK
+            || ngx_http_users_store_push(args, &f->field) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_users_store_push(args, &v[0]);
+
     case NGX_HTTP_USERS_FILTER_SEARCH:
         ngx_str_set(&word, "search");
         t = f->fields->elts;
@@ -587,6 +598,67 @@ ngx_http_users_store_rows(ngx_pool_t *pool, ngx_str_t *ws,
     }
 
     return NGX_OK;
+}
+
+
+/* HMGET users:{ws}:u:<id> <fields...> */
+
+ngx_int_t
+ngx_http_users_store_user(ngx_pool_t *pool, ngx_str_t *ws, ngx_str_t *id,
+    ngx_array_t *sources, ngx_http_users_batch_t *batch)
+{
+    ngx_str_t                   *src;
+    ngx_uint_t                   j;
+    ngx_http_users_redis_cmd_t  *cmd;
+
+    cmd = ngx_pcalloc(pool, sizeof(ngx_http_users_redis_cmd_t));
+    if (cmd == NULL
+        || ngx_http_users_store_cmd(pool, cmd, 2 + sources->nelts) != NGX_OK
+        || ngx_http_users_store_key(pool, ws, "u", id, &cmd->argv[1],
+                                    &cmd->argvlen[1])
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_users_store_word(cmd, 0, "HMGET");
+
+    src = sources->elts;
+
+    for (j = 0; j < sources->nelts; j++) {
+        cmd->argv[2 + j] = (char *) src[j].data;
+        cmd->argvlen[2 + j] = src[j].len;
+    }
+
+    batch->cmds = cmd;
+    batch->n = 1;
+    batch->scan = 0;
+
+    return NGX_OK;
+}
+
+
+/* NGX_OK: the row; NGX_ABORT: no such user; NGX_DECLINED: not HMGET's */
+
+ngx_int_t
+ngx_http_users_store_user_reply(ngx_pool_t *pool, redisReply *reply,
+    ngx_uint_t nsources, ngx_http_users_row_t *row)
+{
+    ngx_int_t   rc;
+    ngx_uint_t  j;
+
+    rc = ngx_http_users_store_row(pool, reply, nsources, row);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    for (j = 0; j < nsources; j++) {
+        if (row->values[j].data != NULL) {
+            return NGX_OK;
+        }
+    }
+
+    return NGX_ABORT;
 }
 
 

@@ -52,6 +52,10 @@ ngx_int_t ngx_http_users_store_page_reply(ngx_pool_t *pool,
 ngx_int_t ngx_http_users_store_scan_reply(ngx_pool_t *pool,
     redisReply *reply, ngx_uint_t nsources, ngx_http_users_result_t *res);
 
+ngx_int_t ngx_http_users_store_user(ngx_pool_t *pool, ngx_str_t *ws,
+    ngx_str_t *id, ngx_array_t *sources, ngx_http_users_batch_t *batch);
+ngx_int_t ngx_http_users_store_user_reply(ngx_pool_t *pool,
+    redisReply *reply, ngx_uint_t nsources, ngx_http_users_row_t *row);
 ngx_int_t ngx_http_users_store_rows(ngx_pool_t *pool, ngx_str_t *ws,
     ngx_array_t *sources, ngx_http_users_result_t *res,
     ngx_http_users_batch_t *batch);
