@@ -134,6 +134,7 @@ sub report {
             $ncpu, $bytes) = split /\t/;
         push @order, $target unless $r{$target};
         push @{ $r{$target}{rps} }, $rps;
+        $r{$target}{by_round}{$round} = $rps;
         push @{ $r{$target}{p50} }, $p50;
         push @{ $r{$target}{p99} }, $p99;
         push @{ $r{$target}{rcpu} }, $rcpu if $rcpu ne '-';
@@ -169,14 +170,21 @@ sub report {
                $x->{n}, $x->{bad};
     }
 
-    print "\nratios of median req/s:\n";
+    print "\nratios: of the medians (median of the ratios within each round,",
+          " min-max)\n";
     for my $l (20, 100) {
         my $m = $med{"module$l"} or next;
         for my $o ([static => 'static'], [return => 'return'],
                    [lua => 'openresty'])
         {
             my $d = $med{"$o->[0]$l"} or next;
-            printf "  limit=%-3d module/%-10s %5.2fx\n", $l, $o->[1], $m / $d;
+            my $ma = $r{"module$l"}{by_round};
+            my $ob = $r{"$o->[0]$l"}{by_round};
+            my @pr = sort { $a <=> $b }
+                     map { $ma->{$_} / $ob->{$_} }
+                     grep { $ob->{$_} } keys %$ma;
+            printf "  limit=%-3d module/%-10s %5.2fx  (%.2fx, %.2f-%.2f)\n",
+                   $l, $o->[1], $m / $d, median(@pr), $pr[0], $pr[-1];
         }
     }
     print "\nredis us, nginx us: CPU time (user+sys) of Redis and of the",

@@ -84,6 +84,10 @@ ngx_http_users_list_handler(ngx_http_request_t *r)
     ngx_http_users_batch_t       batch;
     ngx_http_users_query_err_t   err;
 
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_users_error_status(r, NGX_HTTP_NOT_ALLOWED);
+    }
+
     rc = ngx_http_users_start(r, &ctx);
     if (rc != NGX_OK) {
         return rc;
@@ -324,6 +328,10 @@ ngx_http_users_get_handler(ngx_http_request_t *r)
 
     static ngx_str_t  no_user = ngx_string("no such user");
 
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_users_error_status(r, NGX_HTTP_NOT_ALLOWED);
+    }
+
     rc = ngx_http_users_start(r, &ctx);
     if (rc != NGX_OK) {
         return rc;
@@ -363,7 +371,10 @@ ngx_http_users_get_handler(ngx_http_request_t *r)
 }
 
 
-/* what a list and a single user share before any Redis call */
+/*
+ * What a list and a single user share before any Redis call. NGX_OK, or
+ * the status to finalize with: never sends anything itself.
+ */
 
 static ngx_int_t
 ngx_http_users_start(ngx_http_request_t *r, ngx_http_users_ctx_t **ctxp)
@@ -371,10 +382,6 @@ ngx_http_users_start(ngx_http_request_t *r, ngx_http_users_ctx_t **ctxp)
     ngx_int_t              rc;
     ngx_pool_cleanup_t    *cln;
     ngx_http_users_ctx_t  *ctx;
-
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_http_users_error_status(r, NGX_HTTP_NOT_ALLOWED);
-    }
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {

@@ -573,8 +573,7 @@ ngx_http_users_odata_value(ngx_http_users_odata_ctx_t *ctx,
     node->value.len = d - node->value.data;
 
     if (node->field->kind != NGX_HTTP_USERS_ODATA_TIME
-        || ngx_http_users_datetime_valid(node->value.data, node->value.len)
-           == NGX_OK)
+        || ngx_http_users_datetime_valid(node->value.data, node->value.len))
     {
         return NGX_OK;
     }
@@ -855,7 +854,7 @@ ngx_http_users_datetime_valid(u_char *p, size_t len)
                                  31, 31, 30, 31, 30, 31 };
 
     if (len < 10 || p[4] != '-' || p[7] != '-') {
-        return NGX_DECLINED;
+        return 0;
     }
 
     year = ngx_http_users_datetime_digits(p, 4);
@@ -863,7 +862,7 @@ ngx_http_users_datetime_valid(u_char *p, size_t len)
     day = ngx_http_users_datetime_digits(p + 8, 2);
 
     if (year < 0 || month < 1 || month > 12 || day < 1) {
-        return NGX_DECLINED;
+        return 0;
     }
 
     mdays = days[month - 1];
@@ -875,15 +874,15 @@ ngx_http_users_datetime_valid(u_char *p, size_t len)
     }
 
     if (day > mdays) {
-        return NGX_DECLINED;
+        return 0;
     }
 
     if (len == 10) {
-        return NGX_OK;
+        return 1;
     }
 
     if (len < 19 || p[10] != 'T' || p[13] != ':' || p[16] != ':') {
-        return NGX_DECLINED;
+        return 0;
     }
 
     hour = ngx_http_users_datetime_digits(p + 11, 2);
@@ -891,7 +890,7 @@ ngx_http_users_datetime_valid(u_char *p, size_t len)
     sec = ngx_http_users_datetime_digits(p + 17, 2);
 
     if (hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 60) {
-        return NGX_DECLINED;
+        return 0;
     }
 
     last = p + len;
@@ -903,7 +902,7 @@ ngx_http_users_datetime_valid(u_char *p, size_t len)
         }
 
         if (n < 1 || n > 9) {
-            return NGX_DECLINED;
+            return 0;
         }
     }
 
@@ -930,7 +929,7 @@ ngx_http_users_datetime_digits(u_char *p, ngx_uint_t n)
 }
 
 
-/* nothing (UTC), "Z", or "+hh:mm" / "-hh:mm" */
+/* 1 if nothing (UTC), "Z", "+hh:mm" or "-hh:mm" */
 
 static ngx_int_t
 ngx_http_users_datetime_offset(u_char *p, u_char *last)
@@ -938,23 +937,23 @@ ngx_http_users_datetime_offset(u_char *p, u_char *last)
     ngx_int_t  hour, min;
 
     if (p == last) {
-        return NGX_OK;
+        return 1;
     }
 
     if (*p == 'Z') {
-        return (last - p == 1) ? NGX_OK : NGX_DECLINED;
+        return last - p == 1;
     }
 
     if ((*p != '+' && *p != '-') || last - p != 6 || p[3] != ':') {
-        return NGX_DECLINED;
+        return 0;
     }
 
     hour = ngx_http_users_datetime_digits(p + 1, 2);
     min = ngx_http_users_datetime_digits(p + 4, 2);
 
     if (hour < 0 || hour > 23 || min < 0 || min > 59) {
-        return NGX_DECLINED;
+        return 0;
     }
 
-    return NGX_OK;
+    return 1;
 }

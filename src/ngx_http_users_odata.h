@@ -52,9 +52,10 @@ ngx_int_t ngx_http_users_odata_parse(ngx_pool_t *pool, ngx_str_t *text,
     ngx_array_t *out, ngx_str_t *err);
 
 /*
- * NGX_OK if p[0..len) is "YYYY-MM-DD" or an RFC 3339 date-time
+ * 1 if p[0..len) is "YYYY-MM-DD" or an RFC 3339 date-time
  * "YYYY-MM-DDThh:mm:ss[.f{1,9}][Z|+hh:mm|-hh:mm]" (no offset means UTC),
- * NGX_DECLINED otherwise.
+ * with a real day of the month, hour <= 23, minute <= 59, second <= 60;
+ * 0 otherwise.
  */
 ngx_int_t ngx_http_users_datetime_valid(u_char *p, size_t len);
 
