@@ -28,6 +28,7 @@ typedef struct {
     ngx_msec_t                     backoff;
     ngx_http_users_redis_state_e   state;
     ngx_int_t                      fail_status;
+    ngx_uint_t                     flushing;   /* in the write handler */
 } ngx_http_users_redis_peer_t;
 
 
@@ -779,9 +780,18 @@ ngx_http_users_redis_read_handler(ngx_event_t *ev)
 static void
 ngx_http_users_redis_write_handler(ngx_event_t *ev)
 {
-    ngx_connection_t  *c = ev->data;
+    ngx_connection_t             *c = ev->data;
+    redisAsyncContext            *ac;
+    ngx_http_users_redis_peer_t  *peer;
 
-    redisAsyncHandleWrite(c->data);
+    ac = c->data;
+    peer = ac->data;
+
+    peer->flushing = 1;
+    redisAsyncHandleWrite(ac);
+
+    /* the context may be gone: the peer is not (it is per worker) */
+    peer->flushing = 0;
 }
 
 
@@ -809,12 +819,31 @@ ngx_http_users_redis_del_read(void *privdata)
 }
 
 
+/*
+ * Commands are not written at once: the write is posted to the end of
+ * this event loop iteration, so the commands of every request handled in
+ * it leave in one write(), with no epoll_ctl(). Only a write that would
+ * block waits for a write event.
+ */
+
 static void
 ngx_http_users_redis_add_write(void *privdata)
 {
-    ngx_connection_t  *c = privdata;
+    ngx_connection_t             *c = privdata;
+    redisAsyncContext            *ac;
+    ngx_http_users_redis_peer_t  *peer;
 
-    ngx_http_users_redis_event(c->write, NGX_WRITE_EVENT, 1);
+    ac = c->data;
+    peer = ac->data;
+
+    if (peer->flushing || !(ac->c.flags & REDIS_CONNECTED)) {
+        ngx_http_users_redis_event(c->write, NGX_WRITE_EVENT, 1);
+        return;
+    }
+
+    if (!c->write->active && !c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
 }
 
 
@@ -822,6 +851,10 @@ static void
 ngx_http_users_redis_del_write(void *privdata)
 {
     ngx_connection_t  *c = privdata;
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
 
     ngx_http_users_redis_event(c->write, NGX_WRITE_EVENT, 0);
 }
