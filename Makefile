@@ -17,7 +17,7 @@ CFLAGS_USER ?=
 
 MODULE_SRCS := config ngx_http_users_module.c $(wildcard src/*.c src/*.h)
 
-.PHONY: all deps test demo demo-stop bench clean
+.PHONY: all deps test demo demo-stop bench unit fuzz clean
 
 all: $(MODULE) $(ADMIN)
 
@@ -62,6 +62,12 @@ demo-stop:
 
 bench: deps all
 	@bench/run.sh
+
+unit: $(NGX_BUILD)/objs/Makefile
+	t/unit/run.sh
+
+fuzz: $(NGX_BUILD)/objs/Makefile
+	fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD) t/servroot

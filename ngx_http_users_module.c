@@ -1238,7 +1238,7 @@ ngx_http_users_odata_names(ngx_conf_t *cf, ngx_http_users_filter_t *f,
     ngx_str_t                    *item, k;
     ngx_uint_t                    i;
     ngx_array_t                  *items;
-    ngx_http_users_odata_name_t  *n;
+    ngx_http_users_odata_field_t  *n;
 
     items = ngx_http_users_list_of(cf, list);
     if (items == NULL) {
@@ -1246,7 +1246,7 @@ ngx_http_users_odata_names(ngx_conf_t *cf, ngx_http_users_filter_t *f,
     }
 
     f->names = ngx_array_create(cf->pool, items->nelts,
-                                sizeof(ngx_http_users_odata_name_t));
+                                sizeof(ngx_http_users_odata_field_t));
     if (f->names == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -1283,7 +1283,8 @@ ngx_http_users_odata_names(ngx_conf_t *cf, ngx_http_users_filter_t *f,
             goto invalid;
         }
 
-        n->kind = kind;
+        n->kind = (kind == NGX_HTTP_USERS_KIND_TIME)
+                  ? NGX_HTTP_USERS_ODATA_TIME : NGX_HTTP_USERS_ODATA_STR;
     }
 
     return NGX_CONF_OK;

@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_users_redis.h"
+#include "ngx_http_users_odata.h"
 
 
 #define NGX_HTTP_USERS_MAX_WORKSPACE  64
@@ -98,13 +99,6 @@ typedef struct {
 
 
 typedef struct {
-    ngx_str_t                  name;       /* OData name: "userStatus" */
-    ngx_str_t                  source;     /* hash field: "user_status" */
-    ngx_uint_t                 kind;       /* ngx_http_users_kind_e */
-} ngx_http_users_odata_name_t;
-
-
-typedef struct {
     ngx_str_t                  param;      /* "status", "ids", "filter" */
     ngx_uint_t                 op;         /* ngx_http_users_filter_op_e */
     ngx_str_t                  field;      /* hash field, or member kind */
@@ -112,7 +106,7 @@ typedef struct {
     ngx_array_t               *values;     /* allowed values, or NULL */
     ngx_array_t               *defaults;   /* when absent, or NULL */
     ngx_array_t               *fields;     /* search: of ngx_str_t */
-    ngx_array_t               *names;      /* odata: of odata_name_t */
+    ngx_array_t               *names;      /* odata: of odata_field_t */
     ngx_str_t                  permission; /* needed to use it */
     ngx_uint_t                 fold;       /* ngx_http_users_case_e */
     unsigned                   multi:1;    /* a,b,c */

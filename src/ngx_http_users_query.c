@@ -671,6 +671,16 @@ ngx_http_users_query_text(ngx_http_users_parse_t *ps,
         return NGX_ERROR;
     }
 
+    /* filter= (the documented default "") filters nothing */
+
+    for (p = value->data; p < value->data + value->len && *p == ' '; p++) {
+        /* void */
+    }
+
+    if (p == value->data + value->len) {
+        return NGX_OK;
+    }
+
     rc = ngx_http_users_odata_parse(ps->pool, value, f->names->elts,
                                     f->names->nelts, pred->tokens, &reason);
 
