@@ -12,6 +12,8 @@
 --   FCALL users_delete   1 users:{ws} <id>
 --   FCALL_RO users_validate 1 users:{ws} <id> <field> <value> ...
 --   FCALL_RO users_check    1 users:{ws}
+--   FCALL_RO users_query    1 users:{ws} <offset> <limit> <scan_limit> <sort>
+--                           <nfields> <f1>..<fn> <program tokens...>
 --
 
 local NUL = '\0'
@@ -739,6 +741,777 @@ local function check(keys)
 end
 
 
+-- Query: filter, order and page in one read --------------------------------
+--
+--   FCALL_RO users_query 1 users:{ws} <offset> <limit> <scan_limit> <sort>
+--            <nfields> <f1>..<fn> <program tokens...>
+--
+-- -> { total, examined, row1, ... }, a row being the values of f1..fn
+-- (false, i.e. nil, when absent). docs/SCHEMA.md, "users_query", is the
+-- contract.
+
+-- index members read per ZRANGE while scanning
+local SCAN_CHUNK = 1000
+
+-- Lua compares strings with strcoll(), and Redis sets LC_COLLATE from the
+-- environment. Byte order (what sorted sets use) is what "<" gives only in
+-- the C locale; otherwise compare byte by byte.
+local function bytes_lt(a, b)
+    local n = math.min(#a, #b)
+    local x, y
+
+    for i = 1, n do
+        x, y = string.byte(a, i), string.byte(b, i)
+        if x ~= y then
+            return x < y
+        end
+    end
+
+    return #a < #b
+end
+
+local function native_lt(a, b)
+    return a < b
+end
+
+-- pairs that are in byte order, which other collations tend to change
+local COLLATION_PROBES = {
+    { 'B', 'a' }, { 'a-c', 'ab' }, { 'Z', '_' }, { '_', 'a' },
+    { 'A a', 'Aa' }, { '10', '9' }, { 'z', '\195\169' }, { 'a', 'a\0' },
+}
+
+local lt_cached
+
+local function byte_lt()
+    if lt_cached == nil then
+        lt_cached = native_lt
+        for _, p in ipairs(COLLATION_PROBES) do
+            if not (p[1] < p[2]) or p[2] < p[1] then
+                lt_cached = bytes_lt
+                break
+            end
+        end
+    end
+
+    return lt_cached
+end
+
+
+-- Arguments ------------------------------------------------------------------
+
+local function count_arg(what, s, min)
+    local n = string.match(s or '', '^%d+$') and #s <= 15 and tonumber(s)
+
+    if not n or n < min then
+        fail('%s must be an integer >= %d, got "%s"', what, min,
+             tostring(s))
+    end
+
+    return n
+end
+
+
+-- "status:str:d,last_name:str:a" -> { { field, kind, desc }, ... }; empty
+-- means by id, of the kind of the id index
+local function parse_sort(text, spec)
+    local keys = {}
+    local field, kind, dir
+
+    for _, item in ipairs(split(text, ',')) do
+        field, kind, dir = string.match(item, '^([^:]+):(%l+):([ad])$')
+        if field == nil or ENCODE[kind] == nil then
+            fail('bad sort key "%s": expected <field>:str|int|time:a|d', item)
+        end
+        check_name('sort field', field)
+        keys[#keys + 1] = { field = field, kind = kind, desc = dir == 'd' }
+    end
+
+    if #keys == 0 then
+        keys[1] = { field = 'id', kind = spec.sorts[1].kind, desc = false }
+    end
+
+    return keys
+end
+
+
+-- the sort index over <field>, when the spec has one of this kind
+local function index_of(spec, field, kind)
+    for _, s in ipairs(spec.sorts) do
+        if s.name == field and s.kind == kind then
+            return s.name
+        end
+    end
+
+    return nil
+end
+
+
+-- Programs -------------------------------------------------------------------
+--
+-- Prefix tokens parsed into a tree of nodes { op = ..., ... }. A node with
+-- "sat" set is known to hold for every candidate (the candidates came from
+-- it), and is not evaluated.
+
+local CMP_OPS = { eq = true, ne = true, gt = true, ge = true, lt = true,
+                  le = true }
+
+-- how cmp converts both sides before comparing (nil: unparsable)
+local CMP_CONV = {
+    str = function(s) return s end,
+    ci = str_key,
+    int = int_key,
+    time = time_key,
+}
+
+local function bad_program(i)
+    fail('bad program at token %d', i)
+end
+
+
+-- the count at token i (at most the number of tokens left)
+local function prog_count(t, i)
+    local s = t[i]
+    local n = s and string.match(s, '^%d+$') and #s <= 9 and tonumber(s)
+
+    if not n or i + n > #t then
+        bad_program(i)
+    end
+
+    return n
+end
+
+
+-- n tokens from i on, as a list
+local function prog_list(t, i, n)
+    local out = {}
+
+    for j = i, i + n - 1 do
+        out[#out + 1] = t[j]
+    end
+
+    return out
+end
+
+
+local parse_node
+
+-- and/or: a count and that many subprograms
+local function parse_kids(t, i, node)
+    local n = prog_count(t, i + 1)
+
+    node.kids = {}
+    i = i + 2
+
+    for k = 1, n do
+        node.kids[k], i = parse_node(t, i)
+    end
+
+    return node, i
+end
+
+
+local function parse_cmp(t, i)
+    local op, field, kind, value = t[i + 1], t[i + 2], t[i + 3], t[i + 4]
+    local conv, v
+
+    if op == nil or not CMP_OPS[op] then
+        bad_program(i + 1)
+    end
+    if field == nil or field == '' then
+        bad_program(i + 2)
+    end
+    conv = CMP_CONV[kind or '']
+    if conv == nil then
+        bad_program(i + 3)
+    end
+    if value == nil then
+        bad_program(i + 4)
+    end
+
+    v = conv(value)
+    if v == nil then
+        fail('bad %s "%s" at token %d', kind, value, i + 4)
+    end
+
+    return { op = 'cmp', cmp = op, field = field, conv = conv, value = v },
+           i + 5
+end
+
+
+-- the node starting at token i, and the index of the token after it
+parse_node = function(t, i)
+    local tok = t[i]
+    local n
+
+    if tok == 'true' then
+        return { op = 'true' }, i + 1
+
+    elseif tok == 'and' or tok == 'or' then
+        return parse_kids(t, i, { op = tok })
+
+    elseif tok == 'not' then
+        local kid, j = parse_node(t, i + 1)
+        return { op = 'not', kid = kid }, j
+
+    elseif tok == 'cmp' then
+        return parse_cmp(t, i)
+
+    elseif tok == 'in' then
+        if t[i + 1] == nil or t[i + 1] == '' then
+            bad_program(i + 1)
+        end
+        n = prog_count(t, i + 2)
+        local node = { op = 'in', field = t[i + 1], set = {},
+                       list = prog_list(t, i + 3, n) }
+        for _, v in ipairs(node.list) do
+            node.set[v] = true
+        end
+        return node, i + 3 + n
+
+    elseif tok == 'member' then
+        if t[i + 1] == nil or not string.match(t[i + 1], NAME) then
+            bad_program(i + 1)
+        end
+        n = prog_count(t, i + 2)
+        return { op = 'member', kind = t[i + 1],
+                 gids = prog_list(t, i + 3, n) }, i + 3 + n
+
+    elseif tok == 'search' then
+        n = prog_count(t, i + 1)
+        if t[i + 2 + n] == nil then
+            bad_program(i + 2 + n)
+        end
+        return { op = 'search', fields = prog_list(t, i + 2, n),
+                 term = t[i + 2 + n] }, i + 3 + n
+    end
+
+    bad_program(i)
+end
+
+
+-- tokens -> tree; no tokens is "true", tokens left over are an error
+local function parse_program(t)
+    local node, i
+
+    if #t == 0 then
+        return { op = 'true' }
+    end
+
+    node, i = parse_node(t, 1)
+    if i <= #t then
+        bad_program(i)
+    end
+
+    return node
+end
+
+
+-- the node itself and, for an "and", its direct children: the nodes that
+-- every match satisfies
+local function top_nodes(prog)
+    if prog.op == 'and' then
+        return prog.kids
+    end
+
+    return { prog }
+end
+
+
+-- true when evaluating would say true for every candidate
+local function trivial(node)
+    if node.sat or node.op == 'true' then
+        return true
+    end
+
+    if node.op == 'and' then
+        for _, k in ipairs(node.kids) do
+            if not trivial(k) then
+                return false
+            end
+        end
+        return true
+    end
+
+    return false
+end
+
+
+-- gives every field a node reads a position in the HMGET of a candidate
+-- (fetch[1] is "id", which tells whether the user exists)
+local function place_fields(node, fetch, pos)
+    local function place(f)
+        if pos[f] == nil then
+            fetch[#fetch + 1] = f
+            pos[f] = #fetch
+        end
+        return pos[f]
+    end
+
+    if node.sat then
+        return
+    end
+
+    if node.op == 'cmp' or node.op == 'in' then
+        node.pos = place(node.field)
+    elseif node.op == 'search' then
+        node.pos = {}
+        for k, f in ipairs(node.fields) do
+            node.pos[k] = place(f)
+        end
+    elseif node.op == 'not' then
+        place_fields(node.kid, fetch, pos)
+    elseif node.op == 'and' or node.op == 'or' then
+        for _, k in ipairs(node.kids) do
+            place_fields(k, fetch, pos)
+        end
+    end
+end
+
+
+-- Evaluation ------------------------------------------------------------------
+
+local function cmp_holds(op, a, b, lt)
+    if op == 'eq' then return a == b end
+    if op == 'ne' then return a ~= b end
+    if op == 'lt' then return lt(a, b) end
+    if op == 'gt' then return lt(b, a) end
+    if op == 'le' then return not lt(b, a) end
+    return not lt(a, b)     -- ge
+end
+
+
+-- does the user (id, HMGET values v) satisfy node?
+local function eval(node, q, id, v)
+    local op = node.op
+    local x
+
+    if node.sat or op == 'true' then
+        return true
+
+    elseif op == 'cmp' then
+        -- absent, or unparsable as the kind: only "ne" holds
+        x = v[node.pos]
+        x = x and node.conv(x)
+        if x == nil or x == false then
+            return node.cmp == 'ne'
+        end
+        return cmp_holds(node.cmp, x, node.value, q.lt)
+
+    elseif op == 'in' then
+        x = v[node.pos]
+        return x and node.set[x] or false
+
+    elseif op == 'and' then
+        for _, k in ipairs(node.kids) do
+            if not eval(k, q, id, v) then
+                return false
+            end
+        end
+        return true
+
+    elseif op == 'or' then
+        for _, k in ipairs(node.kids) do
+            if eval(k, q, id, v) then
+                return true
+            end
+        end
+        return false
+
+    elseif op == 'not' then
+        return not eval(node.kid, q, id, v)
+
+    elseif op == 'member' then
+        for _, g in ipairs(node.gids) do
+            if redis.call('SISMEMBER', q.base .. ':m:' .. node.kind .. ':' .. g,
+                          id) == 1
+            then
+                return true
+            end
+        end
+        return false
+    end
+
+    -- search
+    for _, p in ipairs(node.pos) do
+        x = v[p]
+        if x and string.find(string.lower(x), node.term, 1, true) then
+            return true
+        end
+    end
+    return false
+end
+
+
+-- Ordering -------------------------------------------------------------------
+--
+-- A row is { key1, ..., keyM, id = id } with the sort keys of docs/SCHEMA.md
+-- (the empty string for null or unparsable); the last key is
+-- "<key> NUL <id>", exactly an index member, so that the order is total and
+-- a single key orders like its index, ascending or REV.
+
+local function sort_row(q, id, v)
+    local row = { id = id }
+    local x, k
+
+    for j, s in ipairs(q.sort) do
+        if s.field == 'id' then
+            x = id
+        else
+            x = v[s.pos]
+        end
+
+        k = x and ENCODE[s.kind](x) or ''
+        if j == #q.sort then
+            k = k .. NUL .. id
+        end
+        row[j] = k
+    end
+
+    return row
+end
+
+
+-- the comparator of rows for a query: does row a sort before row b?
+local function row_order(q)
+    local sort, lt = q.sort, q.lt
+
+    return function(a, b)
+        local x, y
+
+        for j = 1, #sort do
+            x, y = a[j], b[j]
+            if x ~= y then
+                if sort[j].desc then
+                    return lt(y, x)
+                end
+                return lt(x, y)
+            end
+        end
+
+        return false
+    end
+end
+
+
+-- Keeps the k rows that sort first in a heap whose root sorts last.
+local function heap_push(h, k, row, before)
+    local n = #h
+    local i, c, p
+
+    if n < k then
+        n = n + 1
+        h[n] = row
+        while n > 1 do
+            p = math.floor(n / 2)
+            if not before(h[p], h[n]) then
+                break
+            end
+            h[p], h[n] = h[n], h[p]
+            n = p
+        end
+        return
+    end
+
+    if not before(row, h[1]) then
+        return
+    end
+
+    h[1] = row
+    i = 1
+    while true do
+        c = 2 * i
+        if c > n then
+            break
+        end
+        if c < n and before(h[c], h[c + 1]) then
+            c = c + 1
+        end
+        if not before(h[i], h[c]) then
+            break
+        end
+        h[i], h[c] = h[c], h[i]
+        i = c
+    end
+end
+
+
+-- Candidates -----------------------------------------------------------------
+
+local function scan_limit_exceeded(q)
+    fail('scan limit %d exceeded', q.scan_limit)
+end
+
+
+-- Picks where candidates come from. Sets q.ids (a list, any order) or
+-- q.index (a zset key) with q.ordered (it is in the order of the first
+-- sort key) and marks the node the candidates satisfy.
+local function choose_candidates(q)
+    local tops = top_nodes(q.prog)
+    local first = q.sort[1]
+    local sorted_by = index_of(q.spec, first.field, first.kind)
+    local best, best_n, n, c, enums
+
+    -- 1. "in id ...": those ids
+    for _, node in ipairs(tops) do
+        if node.op == 'in' and node.field == 'id'
+           and (best == nil or #node.list < #best.list)
+        then
+            best = node
+        end
+    end
+    if best then
+        best.sat = true
+        q.ids = {}
+        for id in pairs(best.set) do
+            q.ids[#q.ids + 1] = id
+        end
+        return
+    end
+
+    -- 2. "member": the union of the sets (the one with fewest members)
+    for _, node in ipairs(tops) do
+        if node.op == 'member' then
+            n = 0
+            node.keys, node.max = {}, 0
+            for k, g in ipairs(node.gids) do
+                node.keys[k] = q.base .. ':m:' .. node.kind .. ':' .. g
+                c = redis.call('SCARD', node.keys[k])
+                node.max = math.max(node.max, c)
+                n = n + c
+            end
+            if best == nil or n < best_n then
+                best, best_n = node, n
+            end
+        end
+    end
+    if best then
+        best.sat = true
+        if #best.keys == 0 then
+            q.ids = {}
+            return
+        end
+        if best.max > q.scan_limit then
+            scan_limit_exceeded(q)      -- before the union: it is larger
+        end
+        q.ids = redis.call('SUNION', unpack(best.keys))
+        return
+    end
+
+    -- 3. "in <enum> 1 <v>": the index restricted to that value, in sort
+    -- order when the first sort key has an index, else in id order
+    enums = {}
+    for _, e in ipairs(q.spec.enums) do
+        enums[e] = true
+    end
+    for _, node in ipairs(tops) do
+        if node.op == 'in' and #node.list == 1 and enums[node.field] then
+            node.sat = true
+            q.index = q.base .. ':ix:' .. (sorted_by or 'id') .. ':'
+                      .. node.field .. '=' .. node.list[1]
+            q.ordered = sorted_by ~= nil
+            return
+        end
+    end
+
+    -- 4. the whole index of the first sort key, or ix:id
+    q.index = q.base .. ':ix:' .. (sorted_by or 'id')
+    q.ordered = sorted_by ~= nil
+end
+
+
+-- Calls f(id) for each member of the index, in order (REV when the first
+-- sort key descends), until f returns false.
+local function scan_index(q, f)
+    local from = 0
+    local chunk, id
+
+    repeat
+        if q.ordered and q.sort[1].desc then
+            chunk = redis.call('ZRANGE', q.index, from, from + SCAN_CHUNK - 1,
+                               'REV')
+        else
+            chunk = redis.call('ZRANGE', q.index, from, from + SCAN_CHUNK - 1)
+        end
+
+        for _, m in ipairs(chunk) do
+            id = string.match(m, '%z([^%z]*)$')
+            if f(id) == false then
+                return
+            end
+        end
+
+        from = from + SCAN_CHUNK
+    until #chunk < SCAN_CHUNK
+end
+
+
+-- The query ------------------------------------------------------------------
+
+local function parse_query(keys, args)
+    local base = check_base(keys)
+    local q = { base = base, lt = byte_lt() }
+    local nf, tokens
+
+    if #args < 5 then
+        fail('expected <offset> <limit> <scan_limit> <sort> <nfields> ...,'
+             .. ' got %d arguments', #args)
+    end
+
+    q.offset = count_arg('offset', args[1], 0)
+    q.limit = count_arg('limit', args[2], 1)
+    q.scan_limit = count_arg('scan_limit', args[3], 0)
+    q.spec = load_spec(base)
+    q.sort = parse_sort(args[4], q.spec)
+
+    nf = count_arg('nfields', args[5], 0)
+    if nf > 1000 or 5 + nf > #args then
+        fail('nfields %d: %d field names follow', nf, #args - 5)
+    end
+    q.fields = prog_list(args, 6, nf)
+
+    tokens = prog_list(args, 6 + nf, #args - 5 - nf)
+    q.prog = parse_program(tokens)
+
+    return q
+end
+
+
+-- HMGETs the requested fields of the rows' users: the page
+local function page_rows(q, ids, out)
+    for _, id in ipairs(ids) do
+        if #q.fields == 0 then
+            out[#out + 1] = {}
+        else
+            out[#out + 1] = redis.call('HMGET', q.base .. ':u:' .. id,
+                                       unpack(q.fields))
+        end
+    end
+
+    return out
+end
+
+
+-- ZRANGE of a page straight from an ordered index: nothing to evaluate
+local function fast_page(q)
+    local last = q.offset + q.limit - 1
+    local ids = {}
+    local range
+
+    if q.sort[1].desc then
+        range = redis.call('ZRANGE', q.index, q.offset, last, 'REV')
+    else
+        range = redis.call('ZRANGE', q.index, q.offset, last)
+    end
+
+    for k, m in ipairs(range) do
+        ids[k] = string.match(m, '%z([^%z]*)$')
+    end
+
+    return page_rows(q, ids, { redis.call('ZCARD', q.index), 0 })
+end
+
+
+local function query(keys, args)
+    local q = parse_query(keys, args)
+    local k = q.offset + q.limit
+    local before = row_order(q)
+    local rows, ids = {}, {}
+    local total, examined = 0, 0
+    local fetch, pos = { 'id' }, {}
+    local closed, easy, v, row
+
+    choose_candidates(q)
+    easy = trivial(q.prog)
+
+    -- a single key ordered by its index, everything matches: 5.
+    if q.index and q.ordered and easy and #q.sort == 1 then
+        return fast_page(q)
+    end
+
+    -- the bound is known before any work, except when the scan may stop
+    -- early (everything matches, several sort keys: up to the page's end)
+    if q.ids and #q.ids > q.scan_limit
+       or q.index and not (easy and q.ordered)
+          and redis.call('ZCARD', q.index) > q.scan_limit
+    then
+        scan_limit_exceeded(q)
+    end
+
+    place_fields(q.prog, fetch, pos)
+    for _, s in ipairs(q.sort) do
+        if s.field ~= 'id' then
+            if pos[s.field] == nil then
+                fetch[#fetch + 1] = s.field
+                pos[s.field] = #fetch
+            end
+            s.pos = pos[s.field]
+        end
+    end
+
+    -- one candidate: HMGET what the program and the sort read, evaluate,
+    -- keep its sort keys while it may still be on the page. Returns false
+    -- to stop the scan.
+    local function visit(id)
+        examined = examined + 1
+        if examined > q.scan_limit then
+            scan_limit_exceeded(q)
+        end
+
+        v = redis.call('HMGET', q.base .. ':u:' .. id, unpack(fetch))
+        if not v[1] or not eval(q.prog, q, id, v) then
+            return true
+        end
+
+        total = total + 1
+        if closed then
+            return true
+        end
+
+        row = sort_row(q, id, v)
+
+        if not q.ordered then
+            heap_push(rows, k, row, before)
+        elseif #q.sort == 1 then
+            -- in final order already
+            rows[#rows + 1] = row
+            closed = #rows >= k
+        elseif #rows >= k and row[1] ~= rows[1][1] then
+            -- in order of the first key, past the first key of the row
+            -- that sorts last (the heap's root): this row and all later
+            -- ones sort after every row kept. When all match, ZCARD is
+            -- the total: stop.
+            closed = true
+            return not easy
+        else
+            heap_push(rows, k, row, before)
+        end
+
+        return true
+    end
+
+    if q.ids then
+        for _, id in ipairs(q.ids) do
+            visit(id)
+        end
+    else
+        scan_index(q, visit)
+        if easy and closed then
+            total = redis.call('ZCARD', q.index)
+        end
+    end
+
+    if not (q.ordered and #q.sort == 1) then
+        table.sort(rows, before)
+    end
+
+    for i = q.offset + 1, math.min(k, #rows) do
+        ids[#ids + 1] = rows[i].id
+    end
+
+    return page_rows(q, ids, { total, examined })
+end
+
+
 -- Registration ---------------------------------------------------------------
 
 -- Errors raised with fail() become error replies; anything else is a bug and
@@ -768,6 +1541,12 @@ redis.register_function('users_delete', reply_errors(delete))
 redis.register_function{
     function_name = 'users_validate',
     callback = reply_errors(validate),
+    flags = { 'no-writes' },
+}
+
+redis.register_function{
+    function_name = 'users_query',
+    callback = reply_errors(query),
     flags = { 'no-writes' },
 }
 

@@ -64,6 +64,7 @@ static ngx_int_t ngx_http_users_url(ngx_http_users_ctx_t *ctx,
     ngx_uint_t n, ngx_uint_t keep, ngx_str_t *url);
 static ngx_int_t ngx_http_users_base(ngx_http_request_t *r,
     ngx_http_users_loc_conf_t *lcf, ngx_str_t *base);
+static ngx_int_t ngx_http_users_wait(ngx_http_request_t *r, ngx_int_t rc);
 static void ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc);
 
 
@@ -139,14 +140,8 @@ ngx_http_users_list_handler(ngx_http_request_t *r)
 
     ctx->scan = batch.scan;
 
-    rc = ngx_http_users_send(ctx, &batch, ngx_http_users_page_done);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    r->main->count++;
-
-    return NGX_DONE;
+    return ngx_http_users_wait(r, ngx_http_users_send(ctx, &batch,
+                                                     ngx_http_users_page_done));
 }
 
 
@@ -360,14 +355,8 @@ ngx_http_users_get_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_users_send(ctx, &batch, ngx_http_users_user_done);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    r->main->count++;
-
-    return NGX_DONE;
+    return ngx_http_users_wait(r, ngx_http_users_send(ctx, &batch,
+                                                     ngx_http_users_user_done));
 }
 
 
@@ -460,25 +449,18 @@ ngx_http_users_user_done(void *data, redisReply *reply, ngx_int_t status)
 }
 
 
+/*
+ * NGX_OK: in flight, the handler will be called; NGX_DECLINED: Redis is
+ * unavailable (every connection waits out its backoff); NGX_ERROR.
+ * Sends no response itself.
+ */
+
 static ngx_int_t
 ngx_http_users_send(ngx_http_users_ctx_t *ctx, ngx_http_users_batch_t *batch,
     ngx_http_users_redis_handler_pt handler)
 {
-    ngx_int_t  rc;
-
-    rc = ngx_http_users_redis_send(batch->cmds, batch->n, handler, ctx,
-                                   &ctx->call);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_users_error_status(ctx->request,
-                                           NGX_HTTP_SERVICE_UNAVAILABLE);
-    }
-
-    if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_http_users_redis_send(batch->cmds, batch->n, handler, ctx,
+                                     &ctx->call);
 }
 
 
@@ -535,7 +517,7 @@ ngx_http_users_page_done(void *data, redisReply *reply, ngx_int_t status)
 
     } else {
         rc = ngx_http_users_fetch_rows(ctx);
-        if (rc == NGX_OK) {
+        if (rc == NGX_DONE) {
             return;
         }
     }
@@ -556,7 +538,18 @@ ngx_http_users_fetch_rows(ngx_http_users_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_users_send(ctx, &batch, ngx_http_users_rows_done);
+    switch (ngx_http_users_send(ctx, &batch, ngx_http_users_rows_done)) {
+
+    case NGX_OK:
+        return NGX_DONE;
+
+    case NGX_DECLINED:
+        return ngx_http_users_error_status(ctx->request,
+                                           NGX_HTTP_SERVICE_UNAVAILABLE);
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 }
 
 
@@ -974,6 +967,27 @@ ngx_http_users_copy_uri(u_char *dst, u_char *src, size_t len)
     }
 
     return dst;
+}
+
+
+/* the content handler's answer once its first Redis call is sent or not */
+
+static ngx_int_t
+ngx_http_users_wait(ngx_http_request_t *r, ngx_int_t rc)
+{
+    if (rc == NGX_DECLINED) {
+        return ngx_http_users_error_status(r, NGX_HTTP_SERVICE_UNAVAILABLE);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the reply handler finalizes the request */
+
+    r->main->count++;
+
+    return NGX_DONE;
 }
 
 

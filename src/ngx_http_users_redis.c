@@ -585,6 +585,7 @@ ngx_http_users_redis_setup_reply(redisAsyncContext *ac, void *r,
     void *privdata)
 {
     char                         *cmd = privdata;
+    u_char                        why[256];
     redisReply                   *reply = r;
     ngx_http_users_redis_peer_t  *peer;
 
@@ -595,13 +596,11 @@ ngx_http_users_redis_setup_reply(redisAsyncContext *ac, void *r,
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        /* the error text names no secret; the password is not echoed */
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "redis %V: %s failed: %*s",
-                      &ngx_http_users_redis_conf->name, cmd,
-                      (size_t) ngx_min(reply->len, 200), reply->str);
-        ngx_http_users_redis_failing = 1;
-        ngx_http_users_redis_reset(peer, NGX_HTTP_USERS_REDIS_UNAVAILABLE, NULL);
+        /* Redis's text names no secret: the password is not echoed */
+        ngx_snprintf(why, sizeof(why) - 1, "%s failed: %*s%Z", cmd,
+                     (size_t) ngx_min(reply->len, 200), reply->str);
+        ngx_http_users_redis_reset(peer, NGX_HTTP_USERS_REDIS_UNAVAILABLE,
+                                   (char *) why);
         return;
     }
 
