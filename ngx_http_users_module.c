@@ -9,6 +9,7 @@
 
 #include "ngx_http_users.h"
 #include "ngx_http_users_handler.h"
+#include "ngx_http_users_cache.h"
 
 
 static void *ngx_http_users_create_main_conf(ngx_conf_t *cf);
@@ -20,6 +21,8 @@ static ngx_int_t ngx_http_users_init_process(ngx_cycle_t *cycle);
 static void ngx_http_users_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_users_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_users_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_users_list(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -132,6 +135,13 @@ static ngx_command_t  ngx_http_users_commands[] = {
     { ngx_string("users_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_users_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("users_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_users_cache,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -310,6 +320,8 @@ ngx_http_users_create_main_conf(ngx_conf_t *cf)
      *     umcf->redis = NULL;
      */
 
+    umcf->cache_size = NGX_CONF_UNSET_SIZE;
+
     ngx_http_users_first_use.line = 0;
 
     return umcf;
@@ -320,6 +332,8 @@ static char *
 ngx_http_users_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_users_main_conf_t  *umcf = conf;
+
+    ngx_conf_init_size_value(umcf->cache_size, 8 * 1024 * 1024);
 
     if (umcf->redis == NULL && ngx_http_users_first_use.line) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
@@ -508,6 +522,8 @@ ngx_http_users_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    ngx_http_users_cache_init(umcf->cache_size);
+
     return ngx_http_users_redis_init_worker(cycle, umcf->redis);
 }
 
@@ -534,6 +550,41 @@ ngx_http_users_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return ngx_http_users_redis_parse(cf, umcf->redis);
+}
+
+
+/* users_cache 8m | off; the memory of a worker's page cache */
+
+static char *
+ngx_http_users_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_users_main_conf_t  *umcf = conf;
+
+    ngx_str_t  *value;
+
+    if (umcf->cache_size != NGX_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        umcf->cache_size = 0;
+        return NGX_CONF_OK;
+    }
+
+    umcf->cache_size = ngx_parse_size(&value[1]);
+
+    if (umcf->cache_size == (size_t) NGX_ERROR
+        || umcf->cache_size < 64 * 1024)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid cache size \"%V\", it must be \"off\" "
+                           "or at least 64k", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -155,6 +155,7 @@ typedef struct {
 
 typedef struct {
     ngx_http_users_redis_conf_t *redis;        /* NULL: no users_redis */
+    size_t                       cache_size;   /* a worker's, 0: off */
 } ngx_http_users_main_conf_t;
 
 

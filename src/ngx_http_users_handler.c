@@ -12,6 +12,7 @@
 #include "ngx_http_users_store.h"
 #include "ngx_http_users_json.h"
 #include "ngx_http_users_error.h"
+#include "ngx_http_users_cache.h"
 
 
 typedef struct {
@@ -21,6 +22,7 @@ typedef struct {
     ngx_str_t                     workspace;
     ngx_str_t                     perms;       /* the caller's */
     ngx_uint_t                    scan;        /* the scan plan */
+    ngx_str_t                     cache_key;   /* NULL: not cached */
     ngx_http_users_result_t       result;
     ngx_http_users_redis_call_t  *call;        /* NULL: none in flight */
 } ngx_http_users_ctx_t;
@@ -64,6 +66,9 @@ static ngx_int_t ngx_http_users_url(ngx_http_users_ctx_t *ctx,
     ngx_uint_t n, ngx_uint_t keep, ngx_str_t *url);
 static ngx_int_t ngx_http_users_base(ngx_http_request_t *r,
     ngx_http_users_loc_conf_t *lcf, ngx_str_t *base);
+static ngx_int_t ngx_http_users_cache_key(ngx_http_users_ctx_t *ctx);
+static ngx_uint_t ngx_http_users_cached(ngx_http_users_ctx_t *ctx,
+    ngx_int_t *rc);
 static ngx_int_t ngx_http_users_wait(ngx_http_request_t *r, ngx_int_t rc);
 static void ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc);
 
@@ -139,6 +144,10 @@ ngx_http_users_list_handler(ngx_http_request_t *r)
     }
 
     ctx->scan = batch.scan;
+
+    if (!ctx->scan && ngx_http_users_cache_key(ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     return ngx_http_users_wait(r, ngx_http_users_send(ctx, &batch,
                                                      ngx_http_users_page_done));
@@ -515,6 +524,9 @@ ngx_http_users_page_done(void *data, redisReply *reply, ngx_int_t status)
     } else if (ctx->result.ids.nelts == 0) {
         rc = ngx_http_users_respond(ctx);
 
+    } else if (ngx_http_users_cached(ctx, &rc)) {
+        /* the page as it was rendered at this very version */
+
     } else {
         rc = ngx_http_users_fetch_rows(ctx);
         if (rc == NGX_DONE) {
@@ -679,6 +691,11 @@ ngx_http_users_respond(ngx_http_users_ctx_t *ctx)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->cache_key.data && ctx->result.version.data) {
+        ngx_http_users_cache_put(&ctx->cache_key, &ctx->result.version,
+                                 &page, out, len);
     }
 
     return ngx_http_users_send_json(r, NGX_HTTP_OK, out, len);
@@ -967,6 +984,99 @@ ngx_http_users_copy_uri(u_char *dst, u_char *src, size_t len)
     }
 
     return dst;
+}
+
+
+/*
+ * What the page depends on: the location, the workspace, the caller's
+ * permissions, the scheme and host of its links, and the request URI.
+ */
+
+static ngx_int_t
+ngx_http_users_cache_key(ngx_http_users_ctx_t *ctx)
+{
+    u_char              *p;
+    size_t               len;
+    ngx_str_t            base, *ws, *perms;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    ws = &ctx->workspace;
+    perms = &ctx->perms;
+
+    if (ngx_http_users_base(r, ctx->lcf, &base) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    len = NGX_PTR_SIZE * 2 + 3 * (NGX_SIZE_T_LEN + 2) + ws->len + perms->len
+          + base.len + r->unparsed_uri.len + 1;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->cache_key.data = p;
+
+    p = ngx_sprintf(p, "%p %uz:%V %uz:%V %uz:%V %V", ctx->lcf,
+                    ws->len, ws, perms->len, perms, base.len, &base,
+                    &r->unparsed_uri);
+
+    ctx->cache_key.len = p - ctx->cache_key.data;
+
+    return NGX_OK;
+}
+
+
+/* 1 and *rc set: answered from the cache, valid at this version */
+
+static ngx_uint_t
+ngx_http_users_cached(ngx_http_users_ctx_t *ctx, ngx_int_t *rc)
+{
+    ngx_buf_t                *b;
+    ngx_chain_t               out;
+    ngx_http_users_page_t     page;
+    ngx_http_users_cached_t  *c;
+
+    if (ctx->cache_key.data == NULL || ctx->result.version.data == NULL) {
+        return 0;
+    }
+
+    c = ngx_http_users_cache_get(&ctx->cache_key);
+
+    if (c == NULL
+        || c->version.len != ctx->result.version.len
+        || ngx_memcmp(c->version.data, ctx->result.version.data,
+                      c->version.len) != 0)
+    {
+        return 0;
+    }
+
+    /* copies: the entry may be evicted while the response is sent */
+
+    b = ngx_create_temp_buf(ctx->request->pool, c->body.len);
+    if (b == NULL) {
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return 1;
+    }
+
+    b->last = ngx_cpymem(b->last, c->body.data, c->body.len);
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    page = c->page;
+
+    if (ngx_http_users_headers(ctx, &page) != NGX_OK) {
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return 1;
+    }
+
+    *rc = ngx_http_users_send_json(ctx->request, NGX_HTTP_OK, &out,
+                                   c->body.len);
+    return 1;
 }
 
 

@@ -121,18 +121,21 @@ ngx_http_users_store_indexed(ngx_pool_t *pool, ngx_str_t *ws,
     key = q->sort.elts;
     desc = key->desc;
 
-    cmd = ngx_pcalloc(pool, 4 * sizeof(ngx_http_users_redis_cmd_t));
+    static ngx_str_t  meta = ngx_string("meta");
+
+    cmd = ngx_pcalloc(pool, 5 * sizeof(ngx_http_users_redis_cmd_t));
     if (cmd == NULL) {
         return NGX_ERROR;
     }
 
     batch->cmds = cmd;
-    batch->n = 4;
+    batch->n = 5;
 
     if (ngx_http_users_store_cmd(pool, &cmd[0], 1) != NGX_OK
         || ngx_http_users_store_cmd(pool, &cmd[1], 2) != NGX_OK
         || ngx_http_users_store_cmd(pool, &cmd[2], desc ? 5 : 4) != NGX_OK
-        || ngx_http_users_store_cmd(pool, &cmd[3], 1) != NGX_OK)
+        || ngx_http_users_store_cmd(pool, &cmd[3], 3) != NGX_OK
+        || ngx_http_users_store_cmd(pool, &cmd[4], 1) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -140,11 +143,16 @@ ngx_http_users_store_indexed(ngx_pool_t *pool, ngx_str_t *ws,
     ngx_http_users_store_word(&cmd[0], 0, "MULTI");
     ngx_http_users_store_word(&cmd[1], 0, "ZCARD");
     ngx_http_users_store_word(&cmd[2], 0, "ZRANGE");
-    ngx_http_users_store_word(&cmd[3], 0, "EXEC");
+    ngx_http_users_store_word(&cmd[3], 0, "HGET");
+    ngx_http_users_store_word(&cmd[3], 2, "ver");
+    ngx_http_users_store_word(&cmd[4], 0, "EXEC");
 
     if (ngx_http_users_store_key(pool, ws, "ix", index,
                                  &cmd[1].argv[1], &cmd[1].argvlen[1])
-        != NGX_OK)
+        != NGX_OK
+        || ngx_http_users_store_key(pool, ws, NULL, &meta,
+                                    &cmd[3].argv[1], &cmd[3].argvlen[1])
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -484,7 +492,7 @@ ngx_http_users_store_num(ngx_pool_t *pool, ngx_uint_t n,
 }
 
 
-/* EXEC -> [ZCARD integer, ZRANGE array of "<sort key>\0<id>"] */
+/* EXEC -> [ZCARD integer, ZRANGE array of "<sort key>\0<id>", ver] */
 
 ngx_int_t
 ngx_http_users_store_page_reply(ngx_pool_t *pool, redisReply *reply,
@@ -495,7 +503,7 @@ ngx_http_users_store_page_reply(ngx_pool_t *pool, redisReply *reply,
     ngx_str_t   *id;
     redisReply  *range, *m;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
         || reply->element[0]->type != REDIS_REPLY_INTEGER
         || reply->element[0]->integer < 0
         || reply->element[1]->type != REDIS_REPLY_ARRAY)
@@ -505,6 +513,15 @@ ngx_http_users_store_page_reply(ngx_pool_t *pool, redisReply *reply,
 
     res->total = reply->element[0]->integer;
     range = reply->element[1];
+
+    ngx_str_null(&res->version);
+
+    if (reply->element[2]->type == REDIS_REPLY_STRING
+        && ngx_http_users_store_copy(pool, reply->element[2], &res->version)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     if (ngx_array_init(&res->ids, pool, ngx_max(range->elements, 1),
                        sizeof(ngx_str_t))
@@ -836,7 +853,10 @@ ngx_http_users_store_word(ngx_http_users_redis_cmd_t *cmd, int i, char *word)
 }
 
 
-/* "users:{<ws>}:<kind>:<name>", or the base "users:{<ws>}" */
+/*
+ * "users:{<ws>}:<kind>:<name>", "users:{<ws>}:<name>" (kind NULL), or
+ * the base "users:{<ws>}" (both NULL)
+ */
 
 static ngx_int_t
 ngx_http_users_store_key(ngx_pool_t *pool, ngx_str_t *ws, char *kind,
@@ -846,15 +866,18 @@ ngx_http_users_store_key(ngx_pool_t *pool, ngx_str_t *ws, char *kind,
     size_t   size;
 
     size = sizeof("users:{}::") - 1 + ws->len
-           + (kind ? ngx_strlen(kind) + name->len : 0);
+           + (kind ? ngx_strlen(kind) : 0) + (name ? name->len : 0);
 
     key = ngx_pnalloc(pool, size);
     if (key == NULL) {
         return NGX_ERROR;
     }
 
-    if (kind == NULL) {
+    if (kind == NULL && name == NULL) {
         p = ngx_sprintf(key, "users:{%V}", ws);
+
+    } else if (kind == NULL) {
+        p = ngx_sprintf(key, "users:{%V}:%V", ws, name);
 
     } else {
         p = ngx_sprintf(key, "users:{%V}:%s:%V", ws, kind, name);

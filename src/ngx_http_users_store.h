@@ -7,8 +7,10 @@
  *
  * indexed: one sort key and at most one single-valued filter on an
  *   indexed enum: O(log N + page), two round trips
- *   1. MULTI, ZCARD <index>, ZRANGE <index> <from> <to> [REV], EXEC
- *      -> the total and the page's ids from one snapshot;
+ *   1. MULTI, HGET <meta> ver, ZCARD <index>,
+ *      ZRANGE <index> <from> <to> [REV], EXEC
+ *      -> the workspace version, the total and the page's ids from one
+ *      snapshot (the version validates a cached page: then no step 2);
  *   2. MULTI, HMGET <user> <fields...> for each id, EXEC -> the rows.
  *
  * scan: anything else: one FCALL_RO users_query (redis/users.lua) that
@@ -31,6 +33,7 @@ typedef struct {
 
 
 typedef struct {
+    ngx_str_t                     version;    /* meta ver; NULL: none */
     ngx_uint_t                    total;
     ngx_array_t                   ids;        /* of ngx_str_t */
     ngx_array_t                   rows;       /* of ngx_http_users_row_t */
