@@ -976,6 +976,17 @@ parse_node = function(t, i)
         return { op = 'member', kind = t[i + 1],
                  gids = prog_list(t, i + 3, n) }, i + 3 + n
 
+    elseif tok == 'scope' then
+        -- "scope <kind> <gid>": the members of one group or project, which
+        -- must exist (have members); checked by check_scopes()
+        if t[i + 1] == nil or not string.match(t[i + 1], NAME)
+           or t[i + 2] == nil or t[i + 2] == ''
+        then
+            bad_program(i + 1)
+        end
+        return { op = 'member', kind = t[i + 1], gids = { t[i + 2] },
+                 scope = true }, i + 3
+
     elseif tok == 'search' then
         n = prog_count(t, i + 1)
         if t[i + 2 + n] == nil then
@@ -1411,6 +1422,18 @@ local function fast_page(q)
 end
 
 
+-- "scope" nodes name a group or project that must exist: 'no such <kind>'
+local function check_scopes(q)
+    for _, node in ipairs(top_nodes(q.prog)) do
+        if node.scope and redis.call('SISMEMBER', q.base .. ':m:' .. node.kind,
+                                     node.gids[1]) == 0
+        then
+            fail('no such %s', node.kind)
+        end
+    end
+end
+
+
 local function query(keys, args)
     local q = parse_query(keys, args)
     local k = q.offset + q.limit
@@ -1420,6 +1443,7 @@ local function query(keys, args)
     local fetch, pos = { 'id' }, {}
     local closed, easy, v, row
 
+    check_scopes(q)
     choose_candidates(q)
     easy = trivial(q.prog)
 
