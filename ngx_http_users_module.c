@@ -1134,7 +1134,7 @@ ngx_http_users_filter(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (lcf->filters == NULL) {
+    if (lcf->filters == NGX_CONF_UNSET_PTR) {
         lcf->filters = ngx_array_create(cf->pool, 8,
                                         sizeof(ngx_http_users_filter_t));
         if (lcf->filters == NULL) {
@@ -1470,7 +1470,7 @@ ngx_http_users_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (lcf->headers == NULL) {
+    if (lcf->headers == NGX_CONF_UNSET_PTR) {
         lcf->headers = ngx_array_create(cf->pool, 2,
                                         sizeof(ngx_http_users_header_t));
         if (lcf->headers == NULL) {
