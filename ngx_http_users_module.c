@@ -10,8 +10,11 @@
 #include "ngx_http_users.h"
 #include "ngx_http_users_handler.h"
 #include "ngx_http_users_cache.h"
+#include "ngx_http_users_auth.h"
 
 
+static ngx_int_t ngx_http_users_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_users_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_users_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_users_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_users_create_loc_conf(ngx_conf_t *cf);
@@ -23,6 +26,12 @@ static void ngx_http_users_exit_process(ngx_cycle_t *cycle);
 static char *ngx_http_users_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_users_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_users_auth(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_users_auth_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_users_names(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_users_list(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -146,6 +155,41 @@ static ngx_command_t  ngx_http_users_commands[] = {
       0,
       NULL },
 
+    { ngx_string("users_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_users_auth,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("users_auth_query"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_users_loc_conf_t, auth_query),
+      NULL },
+
+    { ngx_string("users_auth_require"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_users_names,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_users_loc_conf_t, auth_require),
+      NULL },
+
+    { ngx_string("users_auth_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_users_auth_cache,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("users_see_all"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_users_loc_conf_t, see_all),
+      NULL },
+
     { ngx_string("users_list"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_users_list,
@@ -263,8 +307,8 @@ static ngx_command_t  ngx_http_users_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_users_module_ctx = {
-    NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_users_preconfiguration,       /* preconfiguration */
+    ngx_http_users_postconfiguration,      /* postconfiguration */
 
     ngx_http_users_create_main_conf,       /* create main configuration */
     ngx_http_users_init_main_conf,         /* init main configuration */
@@ -304,6 +348,20 @@ typedef struct {
 static ngx_http_users_use_t  ngx_http_users_first_use;
 
 
+static ngx_int_t
+ngx_http_users_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_users_auth_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_users_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_users_auth_init(cf);
+}
+
+
 static void *
 ngx_http_users_create_main_conf(ngx_conf_t *cf)
 {
@@ -321,6 +379,9 @@ ngx_http_users_create_main_conf(ngx_conf_t *cf)
      */
 
     umcf->cache_size = NGX_CONF_UNSET_SIZE;
+    umcf->auth_cache_size = NGX_CONF_UNSET_SIZE;
+    umcf->auth_valid = NGX_CONF_UNSET;
+    umcf->auth_invalid = NGX_CONF_UNSET;
 
     ngx_http_users_first_use.line = 0;
 
@@ -334,6 +395,16 @@ ngx_http_users_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_users_main_conf_t  *umcf = conf;
 
     ngx_conf_init_size_value(umcf->cache_size, 8 * 1024 * 1024);
+    ngx_conf_init_size_value(umcf->auth_cache_size, 1024 * 1024);
+    ngx_conf_init_value(umcf->auth_valid, 30);
+    ngx_conf_init_value(umcf->auth_invalid, 5);
+
+    if (umcf->redis == NULL && umcf->auth_used) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"users_auth\" requires \"users_redis\" in the http "
+                      "block");
+        return NGX_CONF_ERROR;
+    }
 
     if (umcf->redis == NULL && ngx_http_users_first_use.line) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
@@ -374,6 +445,9 @@ ngx_http_users_create_loc_conf(ngx_conf_t *cf)
      *     lcf->order_arg = { 0, NULL };
      *     lcf->version_header = { 0, NULL };
      *     lcf->versions = NULL;
+     *     lcf->auth_realm = { 0, NULL };
+     *     lcf->auth_query = { 0, NULL };
+     *     lcf->see_all = { 0, NULL };
      *     lcf->envelope = NULL;
      *     lcf->fields = NULL;
      *     lcf->top = NULL;
@@ -381,6 +455,7 @@ ngx_http_users_create_loc_conf(ngx_conf_t *cf)
      */
 
     lcf->enable = NGX_CONF_UNSET;
+    lcf->auth_require = NGX_CONF_UNSET_PTR;
     lcf->permissions = NGX_CONF_UNSET_PTR;
     lcf->filters = NGX_CONF_UNSET_PTR;
     lcf->headers = NGX_CONF_UNSET_PTR;
@@ -458,6 +533,17 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->version_header = prev->version_header;
     }
 
+    ngx_conf_merge_str_value(conf->auth_realm, prev->auth_realm, "");
+    ngx_conf_merge_str_value(conf->auth_query, prev->auth_query, "");
+    ngx_conf_merge_ptr_value(conf->auth_require, prev->auth_require, NULL);
+    ngx_conf_merge_str_value(conf->see_all, prev->see_all, "");
+
+    if (conf->auth_query.len == 3
+        && ngx_strncmp(conf->auth_query.data, "off", 3) == 0)
+    {
+        conf->auth_query.len = 0;
+    }
+
     if (conf->envelope == NULL) {
         conf->envelope = prev->envelope;
     }
@@ -523,6 +609,7 @@ ngx_http_users_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_users_cache_init(umcf->cache_size);
+    ngx_http_users_auth_init_worker(umcf);
 
     return ngx_http_users_redis_init_worker(cycle, umcf->redis);
 }
@@ -550,6 +637,150 @@ ngx_http_users_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return ngx_http_users_redis_parse(cf, umcf->redis);
+}
+
+
+/* users_auth realm | off; */
+
+static char *
+ngx_http_users_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_users_loc_conf_t  *lcf = conf;
+
+    u_char                      *p;
+    ngx_str_t                   *value;
+    ngx_http_users_main_conf_t  *umcf;
+
+    if (lcf->auth_realm.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_set(&lcf->auth_realm, "");
+        return NGX_CONF_OK;
+    }
+
+    /* the realm goes into a quoted-string of WWW-Authenticate */
+
+    for (p = value[1].data; p < value[1].data + value[1].len; p++) {
+        if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid realm \"%V\": printable ASCII "
+                               "without quotes or backslashes", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (value[1].len == 0) {
+        return "takes a realm or \"off\"";
+    }
+
+    lcf->auth_realm = value[1];
+
+    umcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_users_module);
+    umcf->auth_used = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/* users_auth_cache [size=1m] [valid=30s] [invalid=5s]; */
+
+static char *
+ngx_http_users_auth_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_users_main_conf_t  *umcf = conf;
+
+    ngx_str_t   *value, v;
+    ngx_uint_t   i;
+
+    if (umcf->auth_cache_size != NGX_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+
+    umcf->auth_cache_size = 1024 * 1024;
+    umcf->auth_valid = 30;
+    umcf->auth_invalid = 5;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "size=", 5) == 0) {
+            v.data = value[i].data + 5;
+            v.len = value[i].len - 5;
+
+            umcf->auth_cache_size = ngx_parse_size(&v);
+            if (umcf->auth_cache_size != (size_t) NGX_ERROR) {
+                continue;
+            }
+
+        } else if (ngx_strncmp(value[i].data, "valid=", 6) == 0) {
+            v.data = value[i].data + 6;
+            v.len = value[i].len - 6;
+
+            umcf->auth_valid = ngx_parse_time(&v, 1);
+            if (umcf->auth_valid != (time_t) NGX_ERROR) {
+                continue;
+            }
+
+        } else if (ngx_strncmp(value[i].data, "invalid=", 8) == 0) {
+            v.data = value[i].data + 8;
+            v.len = value[i].len - 8;
+
+            umcf->auth_invalid = ngx_parse_time(&v, 1);
+            if (umcf->auth_invalid != (time_t) NGX_ERROR) {
+                continue;
+            }
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a list of names: users_auth_require admin view_all; */
+
+static char *
+ngx_http_users_names(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t     *value, *name;
+    ngx_uint_t     i;
+    ngx_array_t  **a;
+
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    *a = ngx_array_create(cf->pool, cf->args->nelts - 1, sizeof(ngx_str_t));
+    if (*a == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (!ngx_http_users_is_name(&value[i], 0)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid name \"%V\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        name = ngx_array_push(*a);
+        *name = value[i];
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -156,6 +156,11 @@ typedef struct {
 typedef struct {
     ngx_http_users_redis_conf_t *redis;        /* NULL: no users_redis */
     size_t                       cache_size;   /* a worker's, 0: off */
+
+    ngx_flag_t                   auth_used;    /* some location has it */
+    size_t                       auth_cache_size;
+    time_t                       auth_valid;
+    time_t                       auth_invalid;
 } ngx_http_users_main_conf_t;
 
 
@@ -187,6 +192,11 @@ typedef struct {
     ngx_array_t                 *versions;     /* of ngx_str_t */
 
     ngx_array_t                 *headers;      /* of ngx_http_users_header_t */
+
+    ngx_str_t                    auth_realm;   /* users_auth; "": off */
+    ngx_str_t                    auth_query;   /* users_auth_query */
+    ngx_array_t                 *auth_require; /* of ngx_str_t */
+    ngx_str_t                    see_all;      /* users_see_all */
 
     ngx_array_t                 *envelope;     /* of ngx_http_users_env_t */
     ngx_array_t                 *fields;       /* all, declaration order */

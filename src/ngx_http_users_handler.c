@@ -13,6 +13,7 @@
 #include "ngx_http_users_json.h"
 #include "ngx_http_users_error.h"
 #include "ngx_http_users_cache.h"
+#include "ngx_http_users_auth.h"
 
 
 typedef struct {
@@ -37,6 +38,8 @@ static ngx_int_t ngx_http_users_version(ngx_http_request_t *r,
 static ngx_int_t ngx_http_users_workspace(ngx_http_request_t *r,
     ngx_http_users_ctx_t *ctx);
 static ngx_int_t ngx_http_users_scope(ngx_http_request_t *r,
+    ngx_http_users_ctx_t *ctx);
+static ngx_int_t ngx_http_users_self(ngx_http_request_t *r,
     ngx_http_users_ctx_t *ctx);
 static ngx_int_t ngx_http_users_not_found(ngx_http_request_t *r,
     ngx_str_t *what);
@@ -130,6 +133,10 @@ ngx_http_users_list_handler(ngx_http_request_t *r)
         if (rc == NGX_DECLINED) {
             return ngx_http_users_not_found(r, &ctx->lcf->scope_filter->field);
         }
+    }
+
+    if (rc == NGX_OK && ctx->lcf->see_all.len) {
+        rc = ngx_http_users_self(r, ctx);
     }
 
     if (rc != NGX_OK) {
@@ -295,6 +302,58 @@ ngx_http_users_scope(ngx_http_request_t *r, ngx_http_users_ctx_t *ctx)
 
     if (v->len == 0 || v->len > NGX_HTTP_USERS_MAX_VALUE) {
         return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * users_see_all: a caller whose role or permissions lack that name sees
+ * only itself (and no one without a principal).
+ */
+
+static ngx_int_t
+ngx_http_users_self(ngx_http_request_t *r, ngx_http_users_ctx_t *ctx)
+{
+    ngx_str_t                   *v;
+    ngx_http_users_pred_t       *pred;
+    ngx_http_users_principal_t  *p;
+
+    static ngx_http_users_filter_t  self = {
+        ngx_string("self"), NGX_HTTP_USERS_FILTER_IN, ngx_string("id"),
+        NGX_HTTP_USERS_KIND_STR, NULL, NULL, NULL, NULL, ngx_null_string,
+        NGX_HTTP_USERS_CASE_KEEP, 0, 0, 0
+    };
+
+    p = ngx_http_users_principal(r);
+
+    if (p && ngx_http_users_allows(p, &ctx->lcf->see_all)) {
+        return NGX_OK;
+    }
+
+    pred = ngx_array_push(&ctx->query.preds);
+    if (pred == NULL
+        || ngx_array_init(&pred->values, r->pool, 1, sizeof(ngx_str_t))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    pred->filter = &self;
+    pred->tokens = NULL;
+
+    v = ngx_array_push(&pred->values);
+    if (v == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* no principal: an id no user has */
+    if (p) {
+        *v = p->user;
+
+    } else {
+        ngx_str_set(v, "\0");
     }
 
     return NGX_OK;
@@ -851,7 +910,7 @@ ngx_http_users_url(ngx_http_users_ctx_t *ctx, ngx_uint_t n, ngx_uint_t keep,
     ngx_str_t *url)
 {
     u_char                   *p, *path_end, num[NGX_INT_T_LEN];
-    ngx_str_t                 base, args, value, *name;
+    ngx_str_t                 base, args, clean, value, *name;
     ngx_http_request_t       *r;
     ngx_http_users_paging_t  *pg;
 
@@ -870,6 +929,19 @@ ngx_http_users_url(ngx_http_users_ctx_t *ctx, ngx_uint_t n, ngx_uint_t keep,
            != NGX_OK)
     {
         return NGX_ERROR;
+    }
+
+    /* a token sent as a parameter never travels on into links */
+
+    if (ctx->lcf->auth_query.len) {
+        clean = args;
+
+        if (ngx_http_users_query_replace(r->pool, &clean,
+                                         &ctx->lcf->auth_query, NULL, &args)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
     /* the path as the client sent it */
