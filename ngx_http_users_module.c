@@ -11,6 +11,7 @@
 #include "ngx_http_users_handler.h"
 #include "ngx_http_users_cache.h"
 #include "ngx_http_users_auth.h"
+#include "ngx_http_users_limit.h"
 
 
 static ngx_int_t ngx_http_users_preconfiguration(ngx_conf_t *cf);
@@ -20,6 +21,7 @@ static char *ngx_http_users_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_users_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_int_t ngx_http_users_access_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_init_process(ngx_cycle_t *cycle);
 static void ngx_http_users_exit_process(ngx_cycle_t *cycle);
 
@@ -132,6 +134,23 @@ static ngx_conf_num_bounds_t  ngx_http_users_scan_bounds = {
 };
 
 
+static ngx_conf_enum_t  ngx_http_users_limit_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_users_limit_header_styles[] = {
+    { ngx_string("off"), 0 },
+    { ngx_string("draft"), 1 },
+    { ngx_string("legacy"), 2 },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_conf_enum_t  ngx_http_users_invalid_statuses[] = {
     { ngx_string("400"), NGX_HTTP_BAD_REQUEST },
     { ngx_string("422"), 422 },
@@ -189,6 +208,41 @@ static ngx_command_t  ngx_http_users_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_users_loc_conf_t, see_all),
       NULL },
+
+    { ngx_string("users_limit_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_users_limit_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("users_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_users_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("users_limit_dry_run"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_users_loc_conf_t, limit_dry_run),
+      NULL },
+
+    { ngx_string("users_limit_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_users_loc_conf_t, limit_log_level),
+      &ngx_http_users_limit_log_levels },
+
+    { ngx_string("users_limit_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_users_loc_conf_t, limit_headers),
+      &ngx_http_users_limit_header_styles },
 
     { ngx_string("users_list"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -351,14 +405,92 @@ static ngx_http_users_use_t  ngx_http_users_first_use;
 static ngx_int_t
 ngx_http_users_preconfiguration(ngx_conf_t *cf)
 {
-    return ngx_http_users_auth_variables(cf);
+    if (ngx_http_users_auth_variables(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_users_limit_variables(cf);
 }
 
+
+/*
+ * Phase handlers join only where used: preaccess for limits keyed by the
+ * address (or anything but the caller), access for users_auth and the
+ * limits keyed by the caller, which must follow it.
+ */
 
 static ngx_int_t
 ngx_http_users_postconfiguration(ngx_conf_t *cf)
 {
-    return ngx_http_users_auth_init(cf);
+    ngx_uint_t                     i, access;
+    ngx_http_handler_pt           *h;
+    ngx_http_core_main_conf_t     *cmcf;
+    ngx_http_users_main_conf_t    *umcf;
+    ngx_http_users_limit_zone_t  **z;
+
+    umcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_users_module);
+
+    access = umcf->auth_used;
+
+    if (umcf->limit_zones) {
+        z = umcf->limit_zones->elts;
+
+        for (i = 0; i < umcf->limit_zones->nelts; i++) {
+            access |= z[i]->after_auth;
+        }
+    }
+
+    if (access) {
+        cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_http_users_access_handler;
+    }
+
+    return ngx_http_users_limit_init(cf);
+}
+
+
+/* users_auth, then the limits keyed by the caller */
+
+static ngx_int_t
+ngx_http_users_access_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc, lrc;
+
+    rc = ngx_http_users_auth_handler(r);
+
+    if (rc != NGX_OK && rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    lrc = ngx_http_users_limit_access(r);
+
+    return (lrc == NGX_DECLINED) ? rc : lrc;
+}
+
+
+ngx_http_users_req_ctx_t *
+ngx_http_users_req_ctx(ngx_http_request_t *r)
+{
+    ngx_http_users_req_ctx_t  *rctx;
+
+    rctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    if (rctx == NULL) {
+        rctx = ngx_pcalloc(r->pool, sizeof(ngx_http_users_req_ctx_t));
+        if (rctx == NULL) {
+            return NULL;
+        }
+
+        ngx_http_set_ctx(r, rctx, ngx_http_users_module);
+    }
+
+    return rctx;
 }
 
 
@@ -433,8 +565,6 @@ ngx_http_users_create_loc_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
-     *     lcf->workspace = NULL;
-     *     lcf->base_url = NULL;
      *     lcf->paging.size_arg = { 0, NULL };
      *     lcf->paging.offset_arg = { 0, NULL };
      *     lcf->paging.page_arg = { 0, NULL };
@@ -455,7 +585,13 @@ ngx_http_users_create_loc_conf(ngx_conf_t *cf)
      */
 
     lcf->enable = NGX_CONF_UNSET;
+    lcf->workspace = NGX_CONF_UNSET_PTR;
+    lcf->base_url = NGX_CONF_UNSET_PTR;
     lcf->auth_require = NGX_CONF_UNSET_PTR;
+    lcf->limits = NGX_CONF_UNSET_PTR;
+    lcf->limit_dry_run = NGX_CONF_UNSET;
+    lcf->limit_log_level = NGX_CONF_UNSET_UINT;
+    lcf->limit_headers = NGX_CONF_UNSET_UINT;
     lcf->permissions = NGX_CONF_UNSET_PTR;
     lcf->filters = NGX_CONF_UNSET_PTR;
     lcf->headers = NGX_CONF_UNSET_PTR;
@@ -537,6 +673,12 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->auth_query, prev->auth_query, "");
     ngx_conf_merge_ptr_value(conf->auth_require, prev->auth_require, NULL);
     ngx_conf_merge_str_value(conf->see_all, prev->see_all, "");
+
+    ngx_conf_merge_ptr_value(conf->limits, prev->limits, NULL);
+    ngx_conf_merge_value(conf->limit_dry_run, prev->limit_dry_run, 0);
+    ngx_conf_merge_uint_value(conf->limit_log_level, prev->limit_log_level,
+                              NGX_LOG_ERR);
+    ngx_conf_merge_uint_value(conf->limit_headers, prev->limit_headers, 1);
 
     if (conf->auth_query.len == 3
         && ngx_strncmp(conf->auth_query.data, "off", 3) == 0)

@@ -1558,9 +1558,54 @@ local function reply_errors(f)
 end
 
 
+-- Rate limits: GCRA, one atomic decision a call -------------------------------
+--
+--   FCALL users_limit 1 <key> <interval us> <burst>
+--
+-- -> { allowed (1|0), remaining, retry after (us), reset (us) }
+--
+-- The key holds the theoretical arrival time (TAT) in microseconds of the
+-- server's clock (TIME), so every nginx node shares one clock. A request
+-- at `now` is allowed when now >= TAT + interval - burst * interval; the
+-- TAT then moves one interval on. The key expires when the bucket is full
+-- again, so idle keys cost nothing.
+
+local function limit(keys, args)
+    local interval = tonumber(args[1])
+    local burst = tonumber(args[2])
+
+    if #keys ~= 1 or not interval or not burst or interval < 1 or burst < 1
+       or interval ~= math.floor(interval) or burst ~= math.floor(burst)
+    then
+        fail('users_limit: expected <key> <interval us> <burst>')
+    end
+
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    local tat = tonumber(redis.call('GET', keys[1]) or 0) or 0
+
+    if tat < now then
+        tat = now
+    end
+
+    local new_tat = tat + interval
+    local allow_at = new_tat - burst * interval
+
+    if now < allow_at then
+        return { 0, 0, allow_at - now, tat - now }
+    end
+
+    redis.call('SET', keys[1], new_tat, 'PX',
+               math.max(1, math.ceil((new_tat - now) / 1000)))
+
+    return { 1, math.floor((now - allow_at) / interval), 0, new_tat - now }
+end
+
+
 redis.register_function('users_schema', reply_errors(schema))
 redis.register_function('users_upsert', reply_errors(upsert))
 redis.register_function('users_delete', reply_errors(delete))
+redis.register_function('users_limit', reply_errors(limit))
 
 redis.register_function{
     function_name = 'users_validate',

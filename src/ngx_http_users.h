@@ -157,6 +157,8 @@ typedef struct {
     ngx_http_users_redis_conf_t *redis;        /* NULL: no users_redis */
     size_t                       cache_size;   /* a worker's, 0: off */
 
+    ngx_array_t                 *limit_zones;  /* of limit_zone_t * */
+
     ngx_flag_t                   auth_used;    /* some location has it */
     size_t                       auth_cache_size;
     time_t                       auth_valid;
@@ -198,11 +200,26 @@ typedef struct {
     ngx_array_t                 *auth_require; /* of ngx_str_t */
     ngx_str_t                    see_all;      /* users_see_all */
 
+    ngx_array_t                 *limits;       /* of limit_zone_t * */
+    ngx_flag_t                   limit_dry_run;
+    ngx_uint_t                   limit_log_level;
+    ngx_uint_t                   limit_headers;   /* off, draft, legacy */
+
     ngx_array_t                 *envelope;     /* of ngx_http_users_env_t */
     ngx_array_t                 *fields;       /* all, declaration order */
     ngx_array_t                 *top;          /* top-level field ptrs */
     ngx_array_t                 *sources;      /* of ngx_str_t: HMGET args */
 } ngx_http_users_loc_conf_t;
+
+
+/* what the phases of one request keep: auth, then limits */
+typedef struct {
+    void                        *auth;         /* auth_ctx_t */
+    void                        *limit[2];     /* preaccess, access */
+} ngx_http_users_req_ctx_t;
+
+
+ngx_http_users_req_ctx_t *ngx_http_users_req_ctx(ngx_http_request_t *r);
 
 
 extern ngx_module_t  ngx_http_users_module;

@@ -33,7 +33,6 @@ typedef struct {
 } ngx_http_users_token_t;
 
 
-static ngx_int_t ngx_http_users_auth_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_auth_decide(ngx_http_request_t *r,
     ngx_http_users_auth_ctx_t *ctx);
 static ngx_int_t ngx_http_users_auth_token(ngx_http_request_t *r,
@@ -103,34 +102,6 @@ ngx_http_users_auth_variables(ngx_conf_t *cf)
 }
 
 
-/* the handler joins the access phase only when a location uses it */
-
-ngx_int_t
-ngx_http_users_auth_init(ngx_conf_t *cf)
-{
-    ngx_http_handler_pt         *h;
-    ngx_http_core_main_conf_t   *cmcf;
-    ngx_http_users_main_conf_t  *umcf;
-
-    umcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_users_module);
-
-    if (!umcf->auth_used) {
-        return NGX_OK;
-    }
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_users_auth_handler;
-
-    return NGX_OK;
-}
-
-
 void
 ngx_http_users_auth_init_worker(ngx_http_users_main_conf_t *umcf)
 {
@@ -144,7 +115,10 @@ ngx_http_users_principal(ngx_http_request_t *r)
 {
     ngx_http_users_auth_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_users_module);
+    ngx_http_users_req_ctx_t  *rctx;
+
+    rctx = ngx_http_get_module_ctx(r->main, ngx_http_users_module);
+    ctx = rctx ? rctx->auth : NULL;
 
     if (ctx == NULL || !ctx->done || ctx->status != NGX_OK) {
         return NULL;
@@ -173,11 +147,12 @@ ngx_http_users_allows(ngx_http_users_principal_t *p, ngx_str_t *name)
  * 403, 503) and finalized here, with a JSON body.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_users_auth_handler(ngx_http_request_t *r)
 {
     ngx_int_t                   rc;
     ngx_str_t                   token;
+    ngx_http_users_req_ctx_t   *rctx;
     ngx_http_users_auth_ctx_t  *ctx;
     ngx_http_users_loc_conf_t  *lcf;
 
@@ -187,7 +162,12 @@ ngx_http_users_auth_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    rctx = ngx_http_users_req_ctx(r);
+    if (rctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = rctx->auth;
 
     if (ctx) {
         return ctx->done ? ngx_http_users_auth_decide(r, ctx) : NGX_AGAIN;
@@ -389,7 +369,7 @@ ngx_http_users_auth_start(ngx_http_request_t *r, ngx_str_t *token)
     cln->handler = ngx_http_users_auth_cleanup;
     cln->data = ctx;
 
-    ngx_http_set_ctx(r, ctx, ngx_http_users_module);
+    ngx_http_users_req_ctx(r)->auth = ctx;
 
     /* only the digest is kept: the token itself goes nowhere */
 
