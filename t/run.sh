@@ -7,8 +7,8 @@
 # Starts a private redis-server on a free loopback port for the run (data in
 # build/test-redis, log in build/test-redis/redis.log), loads the Functions
 # library redis/users.lua into it when present, exports
-#   TEST_NGINX_REDIS_PORT, TEST_NGINX_SERVER_PORT (1984, or a free port if
-#   1984 is taken), TEST_NGINX_BINARY (/usr/sbin/nginx),
+#   TEST_NGINX_REDIS_PORT, TEST_NGINX_SERVER_PORT (a free port unless set),
+#   TEST_NGINX_BINARY (/usr/sbin/nginx),
 #   TEST_NGINX_LOAD_MODULES (build/ngx_http_users_module.so),
 #   TEST_NGINX_USERS_ADMIN (build/users-admin)
 # and runs prove.  The real openresty Test::Nginx is used when it is
@@ -119,9 +119,9 @@ export TEST_NGINX_REDIS_PORT="$redis_port"
 export TEST_NGINX_BINARY="${TEST_NGINX_BINARY:-/usr/sbin/nginx}"
 export TEST_NGINX_LOAD_MODULES="${TEST_NGINX_LOAD_MODULES-$root/build/ngx_http_users_module.so}"
 export TEST_NGINX_USERS_ADMIN="${TEST_NGINX_USERS_ADMIN:-$root/build/users-admin}"
+# a free port rather than 1984: other checkouts' runs may share the machine
 if [ -z "${TEST_NGINX_SERVER_PORT:-}" ]; then
-    if port_free 1984; then TEST_NGINX_SERVER_PORT=1984
-    else TEST_NGINX_SERVER_PORT=$(free_port); fi
+    TEST_NGINX_SERVER_PORT=$(free_port)
 fi
 export TEST_NGINX_SERVER_PORT
 
