@@ -14,10 +14,12 @@ MODULE      := $(BUILD)/ngx_http_users_module.so
 ADMIN       := $(BUILD)/users-admin
 CC          ?= cc
 CFLAGS_USER ?=
+LDFLAGS_USER ?=
 
 MODULE_SRCS := config ngx_http_users_module.c $(wildcard src/*.c src/*.h)
 
-.PHONY: all deps test demo demo-stop bench unit fuzz clean
+.PHONY: all deps test test-asan demo demo-stop bench bench-scale unit fuzz \
+        clean
 
 all: $(MODULE) $(ADMIN)
 
@@ -35,17 +37,20 @@ $(NGX_BUILD)/objs/Makefile: config
 	        bash -c '. ./conf_flags && \
 	            exec ./configure "$${NGX_CONF_FLAGS[@]}" \
 	            --with-cc-opt="-g -O2 -fPIC $(CFLAGS_USER)" \
+	            --with-ld-opt="$(LDFLAGS_USER)" \
 	            --add-dynamic-module=$(CURDIR)' ; \
 	    else \
 	        ./configure --with-compat --with-http_ssl_module --with-threads \
 	            --with-cc-opt="-g -O2 -fPIC $(CFLAGS_USER)" \
+	            --with-ld-opt="$(LDFLAGS_USER)" \
 	            --add-dynamic-module=$(CURDIR) ; \
 	    fi > $(BUILD)/configure.log 2>&1 || \
 	    { tail -20 $(BUILD)/configure.log; exit 1; }
 
 $(MODULE): $(NGX_BUILD)/objs/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
-	cp $(NGX_BUILD)/objs/ngx_http_users_module.so $@
+	cp $(NGX_BUILD)/objs/ngx_http_users_module.so $@.new
+	mv -f $@.new $@    # a new file: a running nginx keeps the old one
 
 $(ADMIN): tools/users-admin.c
 	@mkdir -p $(BUILD)
@@ -53,6 +58,32 @@ $(ADMIN): tools/users-admin.c
 
 test: deps all
 	@t/run.sh
+
+# The whole suite against the module built with AddressSanitizer and
+# UndefinedBehaviorSanitizer, loaded into the distribution's nginx with the
+# sanitizer runtimes preloaded. Any report fails the run.
+ASAN_BUILD := $(CURDIR)/build/asan
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+
+test-asan: deps
+	$(MAKE) BUILD=$(ASAN_BUILD) CFLAGS_USER="$(SAN_FLAGS) -O1" \
+	    LDFLAGS_USER="$(SAN_FLAGS)" $(ASAN_BUILD)/ngx_http_users_module.so
+	$(MAKE) all
+	@rm -f $(ASAN_BUILD)/asan.* $(ASAN_BUILD)/ubsan.*
+	@printf '#!/bin/sh\nLD_PRELOAD="%s %s" exec /usr/sbin/nginx "$$@"\n' \
+	    "$$($(CC) -print-file-name=libasan.so)" \
+	    "$$($(CC) -print-file-name=libubsan.so)" > $(ASAN_BUILD)/nginx-asan
+	@chmod +x $(ASAN_BUILD)/nginx-asan
+	@ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(ASAN_BUILD)/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(ASAN_BUILD)/ubsan \
+	TEST_NGINX_LOAD_MODULES=$(ASAN_BUILD)/ngx_http_users_module.so \
+	TEST_NGINX_BINARY=$(ASAN_BUILD)/nginx-asan \
+	    t/run.sh; rc=$$?; \
+	if ls $(ASAN_BUILD)/asan.* $(ASAN_BUILD)/ubsan.* >/dev/null 2>&1; then \
+	    cat $(ASAN_BUILD)/asan.* $(ASAN_BUILD)/ubsan.* 2>/dev/null | head -100; \
+	    echo "test-asan: sanitizer reports above"; exit 1; \
+	fi; exit $$rc
 
 demo: deps all
 	@scripts/demo.sh start
@@ -62,6 +93,9 @@ demo-stop:
 
 bench: deps all
 	@bench/run.sh
+
+bench-scale: deps all
+	@bench/scale.sh
 
 unit: $(NGX_BUILD)/objs/Makefile
 	t/unit/run.sh

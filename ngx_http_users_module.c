@@ -203,8 +203,8 @@ static ngx_command_t  ngx_http_users_commands[] = {
       NULL },
 
     { ngx_string("users_see_all"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_users_names,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_users_loc_conf_t, see_all),
       NULL },
@@ -577,7 +577,6 @@ ngx_http_users_create_loc_conf(ngx_conf_t *cf)
      *     lcf->versions = NULL;
      *     lcf->auth_realm = { 0, NULL };
      *     lcf->auth_query = { 0, NULL };
-     *     lcf->see_all = { 0, NULL };
      *     lcf->envelope = NULL;
      *     lcf->fields = NULL;
      *     lcf->top = NULL;
@@ -588,6 +587,7 @@ ngx_http_users_create_loc_conf(ngx_conf_t *cf)
     lcf->workspace = NGX_CONF_UNSET_PTR;
     lcf->base_url = NGX_CONF_UNSET_PTR;
     lcf->auth_require = NGX_CONF_UNSET_PTR;
+    lcf->see_all = NGX_CONF_UNSET_PTR;
     lcf->limits = NGX_CONF_UNSET_PTR;
     lcf->limit_dry_run = NGX_CONF_UNSET;
     lcf->limit_log_level = NGX_CONF_UNSET_UINT;
@@ -672,7 +672,7 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->auth_realm, prev->auth_realm, "");
     ngx_conf_merge_str_value(conf->auth_query, prev->auth_query, "");
     ngx_conf_merge_ptr_value(conf->auth_require, prev->auth_require, NULL);
-    ngx_conf_merge_str_value(conf->see_all, prev->see_all, "");
+    ngx_conf_merge_ptr_value(conf->see_all, prev->see_all, NULL);
 
     ngx_conf_merge_ptr_value(conf->limits, prev->limits, NULL);
     ngx_conf_merge_value(conf->limit_dry_run, prev->limit_dry_run, 0);

@@ -12,6 +12,18 @@
 #       non2xx socket_errors
 #   bench.pl report RAW.tsv
 #       the table of bench/run.sh from its raw lines
+#   bench.pl writer REDIS_PORT WS ID MS OUT
+#       until SIGTERM, rewrite user ID of workspace WS every MS ms through
+#       FCALL users_upsert (its own fields, "phone" set to a new value each
+#       time); then write to OUT the writes per second and the last phone,
+#       and to OUT.orig the user as it was
+#   bench.pl restore REDIS_PORT WS OUT.orig
+#       upsert the user saved by writer back
+#   bench.pl sample-check REDIS_PORT WS N COUNT
+#       for bench/gen-redis.pl's data: upsert COUNT random users of 1..N
+#       with their own fields through FCALL users_upsert; each must be a
+#       replacement (0) that leaves the size of every index and set as it
+#       was, i.e. redis/users.lua computes the entries the generator wrote
 
 use strict;
 use warnings;
@@ -73,6 +85,54 @@ if ($cmd eq 'report') {
     exit 0;
 }
 
+if ($cmd eq 'writer') {
+    writer(@ARGV);
+    exit 0;
+}
+
+if ($cmd eq 'sample-check') {
+    my ($port, $ws, $n, $count) = @ARGV;
+    my $s = redis_connect($port);
+    my $base = "users:{$ws}";
+    my @keys;
+    for my $ix (qw(id last_name first_name status)) {
+        push @keys, map { "$base:ix:$ix$_" }
+            '', qw(:status=active :status=invited :status=inactive
+                   :type=user :type=guest);
+    }
+    my @sets = ("$base:m:group", map { "$base:m:group:$_" } 1 .. 50);
+    my $print = sub {
+        join ',', (map { redis_cmd($s, 'ZCARD', $_) } @keys),
+                  (map { redis_cmd($s, 'SCARD', $_) } @sets);
+    };
+    my $before = $print->();
+    srand(42);
+    for (1 .. $count) {
+        my $id = 1 + int rand $n;
+        my $h = redis_cmd($s, 'HGETALL', "$base:u:$id");
+        die "sample-check: no user $id\n" unless ref $h eq 'ARRAY' && @$h;
+        my $r = redis_cmd($s, 'FCALL', 'users_upsert', 1, $base, $id, @$h);
+        die "sample-check: upsert $id: ", (ref $r ? $$r : $r), "\n"
+            unless defined $r && !ref $r && $r eq '0';
+    }
+    my $after = $print->();
+    die "sample-check: index sizes changed:\n  $before\n  $after\n"
+        unless $before eq $after;
+    print "$count users re-upserted, ", scalar(@keys), " indexes and ",
+          scalar(@sets), " sets unchanged\n";
+    exit 0;
+}
+
+if ($cmd eq 'restore') {
+    my ($port, $ws, $file) = @ARGV;
+    my $u = JSON::PP->new->decode(slurp($file));
+    my $s = redis_connect($port);
+    my $r = redis_cmd($s, 'FCALL', 'users_upsert', 1, "users:{$ws}",
+                      $u->{id}, %$u);
+    die "restore: $r\n" if ref $r eq 'SCALAR';
+    exit 0;
+}
+
 die "usage: bench.pl conf|same|wrk|report ...\n";
 
 
@@ -131,7 +191,7 @@ sub report {
         chomp;
         next if /^#/ || !length;
         my ($round, $target, $rps, $p50, $p99, $req, $non, $err, $rcpu,
-            $ncpu, $bytes) = split /\t/;
+            $ncpu, $bytes, $hit, $writes) = split /\t/;
         push @order, $target unless $r{$target};
         push @{ $r{$target}{rps} }, $rps;
         $r{$target}{by_round}{$round} = $rps;
@@ -141,11 +201,16 @@ sub report {
         push @{ $r{$target}{ncpu} }, $ncpu if $ncpu ne '-';
         $r{$target}{bad} += $non + $err;
         $r{$target}{bytes} = $bytes;
+        push @{ $r{$target}{hit} }, $hit if defined $hit && $hit ne '-';
+        push @{ $r{$target}{writes} }, $writes
+            if defined $writes && $writes ne '-';
         $r{$target}{n}++;
     }
 
     my %name = (
         module20 => '(a) module      limit=20',
+        nocache20 => "(a') no cache   limit=20",
+        nocache100 => "(a') no cache   limit=100",
         static20 => '(b) static file limit=20',
         return20 => '(c) return 200  limit=20',
         lua20    => '(d) OpenResty   limit=20',
@@ -155,41 +220,129 @@ sub report {
         lua100    => '(d) OpenResty   limit=100',
     );
 
-    printf "%-27s %6s %9s %8s %8s %9s %9s %6s %6s\n", 'target', 'bytes',
-           'req/s', 'p50 ms', 'p99 ms', 'redis us', 'nginx us', 'rounds',
-           'errors';
+    printf "%-27s %6s %9s %8s %8s %9s %9s %6s %6s %6s\n", 'target',
+           'bytes', 'req/s', 'p50 ms', 'p99 ms', 'redis us', 'nginx us',
+           'hit %', 'rounds', 'errors';
     my %med;
     for my $t (@order) {
         my $x = $r{$t};
         $med{$t} = median(@{ $x->{rps} });
-        printf "%-27s %6s %9.0f %8.2f %8.2f %9s %9s %6d %6d\n",
+        my $hit = median(@{ $x->{hit} || [] });
+        $name{$t} //= sprintf '(a") write/%-5s  limit=%s', "$2ms", $1
+            if $t =~ /^writes(\d+)-(\d+)\z/;
+        printf "%-27s %6s %9.0f %8.2f %8.2f %9s %9s %6s %6d %6d\n",
                $name{$t} // $t, $x->{bytes} // '-', $med{$t},
                median(@{ $x->{p50} }), median(@{ $x->{p99} }),
                fmt(median(@{ $x->{rcpu} || [] })),
                fmt(median(@{ $x->{ncpu} || [] })),
+               $hit eq 'nan' ? '-' : sprintf('%.1f', $hit * 100),
                $x->{n}, $x->{bad};
+    }
+    for my $t (grep { $r{$_}{writes} } @order) {
+        printf "%s: %s upserts/s while wrk ran (median over rounds)\n",
+               $name{$t} // $t, median(@{ $r{$t}{writes} });
     }
 
     print "\nratios: of the medians (median of the ratios within each round,",
           " min-max)\n";
     for my $l (20, 100) {
-        my $m = $med{"module$l"} or next;
+      for my $t (grep { /^(?:module|nocache|writes)$l(?:-\d+)?\z/ } @order) {
+        my $m = $med{$t} or next;
+        (my $mod = $t) =~ s/^(\D+)$l/$1/;
         for my $o ([static => 'static'], [return => 'return'],
-                   [lua => 'openresty'])
+                   [lua => 'openresty'], [nocache => 'no cache'])
         {
+            next if $o->[0] eq $mod;
             my $d = $med{"$o->[0]$l"} or next;
-            my $ma = $r{"module$l"}{by_round};
+            my $ma = $r{$t}{by_round};
             my $ob = $r{"$o->[0]$l"}{by_round};
             my @pr = sort { $a <=> $b }
                      map { $ma->{$_} / $ob->{$_} }
                      grep { $ob->{$_} } keys %$ma;
-            printf "  limit=%-3d module/%-10s %5.2fx  (%.2fx, %.2f-%.2f)\n",
-                   $l, $o->[1], $m / $d, median(@pr), $pr[0], $pr[-1];
+            next unless @pr;
+            printf "  limit=%-3d %-9s/%-10s %5.2fx  (%.2fx, %.2f-%.2f)\n",
+                   $l, $mod eq 'module' ? 'cache' : $mod, $o->[1], $m / $d,
+                   median(@pr), $pr[0], $pr[-1];
         }
+      }
     }
     print "\nredis us, nginx us: CPU time (user+sys) of Redis and of the",
           " serving nginx's workers\nper request, median over rounds",
-          " (the rest of the 2 cores goes to wrk and the kernel).\n";
+          " (the rest of the 2 cores goes to wrk and the kernel).\n",
+          "hit %: the page cache's hits (Redis counts one EXEC a hit, two",
+          " a miss).\n";
+}
+
+# A minimal RESP client (core Perl): enough for HGETALL and FCALL.
+sub redis_connect {
+    require IO::Socket::INET;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => shift, Proto => 'tcp')
+        or die "redis: $!\n";
+    $s->autoflush(1);
+    return $s;
+}
+
+sub redis_cmd {
+    my ($s, @a) = @_;
+    my $out = '*' . @a . "\r\n";
+    $out .= '$' . length($_) . "\r\n$_\r\n" for @a;
+    print $s $out or die "redis: $!\n";
+    return redis_reply($s);
+}
+
+sub redis_reply {
+    my $s = shift;
+    my $l = <$s>;
+    die "redis: connection closed\n" unless defined $l;
+    $l =~ s/\r\n\z//;
+    my ($t, $v) = (substr($l, 0, 1), substr($l, 1));
+    return $v if $t eq '+' || $t eq ':';
+    return \$v if $t eq '-';    # an error: a reference to its text
+    if ($t eq '$') {
+        return undef if $v < 0;
+        my $b = '';
+        read($s, $b, $v + 2) == $v + 2 or die "redis: short read\n";
+        return substr($b, 0, $v);
+    }
+    if ($t eq '*') {
+        return undef if $v < 0;
+        return [ map { redis_reply($s) } 1 .. $v ];
+    }
+    die "redis: bad reply \"$l\"\n";
+}
+
+sub writer {
+    my ($port, $ws, $id, $ms, $out) = @_;
+    require Time::HiRes;
+    my $s = redis_connect($port);
+    my $h = redis_cmd($s, 'HGETALL', "users:{$ws}:u:$id");
+    die "writer: no user $id\n" unless ref $h eq 'ARRAY' && @$h;
+    my %orig = @$h;
+    open my $fh, '>', "$out.orig" or die "$out.orig: $!\n";
+    print $fh JSON::PP->new->canonical->encode(\%orig);
+    close $fh;
+
+    my $stop = 0;
+    local $SIG{TERM} = sub { $stop = 1 };
+    my ($n, $last) = (0, '');
+    my $t0 = Time::HiRes::time();
+    my $next = $t0;
+    while (!$stop) {
+        my %u = %orig;
+        $last = $u{phone} = sprintf '+1 555 %07d', $n + 1;
+        my $r = redis_cmd($s, 'FCALL', 'users_upsert', 1, "users:{$ws}",
+                          $id, %u);
+        die "writer: $$r\n" if ref $r eq 'SCALAR';
+        $n++;
+        $next += $ms / 1000;
+        my $d = $next - Time::HiRes::time();
+        Time::HiRes::sleep($d) if $d > 0 && !$stop;
+    }
+    my $t = Time::HiRes::time() - $t0;
+    open $fh, '>', $out or die "$out: $!\n";
+    printf $fh "%.0f\n%s\n", $t > 0 ? $n / $t : 0, $last;
+    close $fh;
 }
 
 sub fmt {

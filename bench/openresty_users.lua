@@ -3,8 +3,9 @@
 --
 -- Debian's libnginx-mod-http-lua + lua-nginx-redis (resty.redis, installed
 -- as "nginx.redis") + lua-cjson. The same Redis keys (docs/SCHEMA.md) and
--- the same JSON as conf/accounts.conf (same values; cjson chooses the key
--- order and writes "/" as "\/"). The same round trips as the module: one
+-- the same JSON as conf/accounts.conf without parameters (the active
+-- users by last name; same values; cjson chooses the key order and writes
+-- "/" as "\/"). The same round trips as the module: one
 -- pipeline ZCARD + ZRANGE, one pipeline of an HMGET per user, over a
 -- connection pool (set_keepalive).
 --
@@ -67,7 +68,8 @@ end
 
 local ws = ngx.var.users_ws
 local base = "users:{" .. ws .. "}:"
-local index = base .. "ix:last_name"
+-- conf/accounts.conf lists status=active by default: its restricted index
+local index = base .. "ix:last_name:status=active"
 
 local red = redis:new()
 red:set_timeouts(1000, 1000, 1000)

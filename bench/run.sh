@@ -2,28 +2,40 @@
 # The benchmark (`make bench`): ngx_http_users_module against the ceiling
 # of the same nginx and against the same endpoint written in Lua.
 #
-#   bench/run.sh                     5 rounds x 7 targets x 10 s (~6.5 min)
-#   BENCH_ROUNDS=1 BENCH_DURATION=3 bench/run.sh    a quick run (~30 s)
+#   bench/run.sh                     5 rounds x 11 targets x 7 s (~8.5 min)
+#   BENCH_ROUNDS=1 BENCH_DURATION=3 bench/run.sh    a quick run (~1 min)
 #
-# Starts its own redis-server and two nginx (the Debian binary, 2 workers
+# Starts its own redis-server and three nginx (the Debian binary, 2 workers
 # each) on free loopback ports, loads BENCH_USERS (10,000) generated users
 # into workspace "demo", and runs wrk (-t2 -c64 --latency) in interleaved
 # rounds against:
-#   (a) module20/100  GET /accounts/users?limit=20|100 through the module
+#   (a) module20/100  GET /accounts/users?limit=20|100 through the module,
+#                     page cache on (users_cache 8m): after the first
+#                     request of each worker, every request is a hit
+#   (a') nocache20/100 the same through a second module nginx, identical
+#                     but for "users_cache off": every request is a miss
+#   (a") writes20-MS  (a) limit=20 while bench.pl writer upserts one user of
+#                     that page every MS ms through FCALL users_upsert:
+#                     every write invalidates the cached pages (by default
+#                     writes20-100 and writes20-5: 10 and 200 writes/s)
 #   (b) static20/100  the module's response, saved once, as a static file
 #   (c) return20      the same bytes from memory (return 200)
 #   (d) lua20/100     the same endpoint in OpenResty style (Lua, resty.redis,
-#                     cjson) in the second nginx
+#                     cjson) in another nginx
 # then prints medians over rounds (req/s, p50, p99, CPU per request of Redis
-# and of the serving nginx's workers) and the ratios. Everything it started
-# is stopped on exit, error or interrupt. Work files, raw wrk outputs and
-# the table: build/bench/.
+# and of the serving nginx's workers, the cache's hit ratio) and the ratios.
+# The hit ratio is counted by Redis: a hit costs the request one EXEC (the
+# first round trip), a miss two. After the write-heavy target it checks
+# that both module instances answer the same bytes, holding the last write.
+# Everything it started is stopped on exit, error or interrupt. Work files,
+# raw wrk outputs and the table: build/bench/.
 #
-# Environment: BENCH_ROUNDS (5), BENCH_DURATION (seconds, 10),
+# Environment: BENCH_ROUNDS (5), BENCH_DURATION (seconds, 8),
 # BENCH_CONNECTIONS (64), BENCH_THREADS (2), BENCH_WORKERS (2),
 # BENCH_USERS (10000), BENCH_REDIS_CONNECTIONS (module connections per
 # worker, 4), BENCH_TARGETS (space-separated subset of the target names),
-# BENCH_NO_LUA=1 (skip (d)), USERS_NO_DEPS=1 (install nothing).
+# BENCH_NO_LUA=1 (skip (d)), USERS_NO_DEPS=1 (install
+# nothing).
 
 set -u
 
@@ -31,13 +43,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=$root/build/bench
 
 ROUNDS=${BENCH_ROUNDS:-5}
-DURATION=${BENCH_DURATION:-10}
+DURATION=${BENCH_DURATION:-7}
 CONNS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
 WORKERS=${BENCH_WORKERS:-2}
 USERS=${BENCH_USERS:-10000}
 REDIS_CONNS=${BENCH_REDIS_CONNECTIONS:-4}
-TARGETS=${BENCH_TARGETS:-module20 static20 return20 lua20 module100 static100 lua100}
+TARGETS=${BENCH_TARGETS:-module20 nocache20 writes20-100 writes20-5 static20 return20 lua20 module100 nocache100 static100 lua100}
 
 NGINX=${NGINX:-/usr/sbin/nginx}
 REDIS_SERVER=${REDIS_SERVER:-/usr/bin/redis-server}
@@ -51,10 +63,12 @@ die() { printf '%s\n' "bench: $*" >&2; exit 1; }
 
 redis_pid=
 nginx_pids=
+writer_pid=
 
 cleanup() {
     local p
     trap - EXIT INT TERM HUP
+    [ -n "$writer_pid" ] && kill -TERM "$writer_pid" 2>/dev/null
     for p in $nginx_pids; do
         kill -QUIT "$p" 2>/dev/null
     done
@@ -116,7 +130,11 @@ fi
 rm -rf "$work"
 mkdir -p "$work/redis" "$work/module/logs" "$work/module/tmp" \
          "$work/module/www/static" "$work/lua/logs" "$work/lua/tmp" \
+         "$work/nocache/logs" "$work/nocache/tmp" "$work/nocache/www" \
          "$work/wrk"
+
+# a private copy: a rebuild during the run must not overwrite mapped code
+cp "$MODULE" "$work/ngx_http_users_module.so" || die "cannot copy $MODULE"
 
 REDIS_PORT=$(free_port) || die "no free port"
 
@@ -149,6 +167,10 @@ admin import demo "$work/users.jsonl" >&2 || die "import failed"
 PORT=$(free_port) || die "no free port"
 LUA_PORT=$(free_port) || die "no free port"
 while [ "$LUA_PORT" = "$PORT" ]; do LUA_PORT=$(free_port); done
+NC_PORT=$(free_port) || die "no free port"
+while [ "$NC_PORT" = "$PORT" ] || [ "$NC_PORT" = "$LUA_PORT" ]; do
+    NC_PORT=$(free_port)
+done
 
 # nginx -p prefix -c conf: echo the master's pid
 start_nginx() {
@@ -172,11 +194,13 @@ workers_of() { pgrep -P "$1" | tr '\n' ' '; }
 empty=$work/empty
 : > "$empty"
 mconf=$work/module/nginx.conf
-conf_args="ROOT=$root PREFIX=$work/module PORT=$PORT REDIS_PORT=$REDIS_PORT
-           REDIS_CONNECTIONS=$REDIS_CONNS WORKERS=$WORKERS"
+conf_args="ROOT=$root MODULE=$work/ngx_http_users_module.so
+           REDIS_PORT=$REDIS_PORT REDIS_CONNECTIONS=$REDIS_CONNS
+           WORKERS=$WORKERS"
 
 # shellcheck disable=SC2086
 perl "$root/bench/bench.pl" conf "$root/bench/module.conf.in" $conf_args \
+    PREFIX="$work/module" PORT="$PORT" CACHE=8m \
     RETURN_20="return 503;" RETURN_100="return 503;" > "$mconf" \
     || die "cannot write $mconf"
 mpid=$(start_nginx "$work/module" "$mconf") || exit 1
@@ -197,6 +221,7 @@ done
 # now with (c): the same bytes from memory; reload
 # shellcheck disable=SC2086
 perl "$root/bench/bench.pl" conf "$root/bench/module.conf.in" $conf_args \
+    PREFIX="$work/module" PORT="$PORT" CACHE=8m \
     RETURN_20="@$work/module/www/static/users20.json" \
     RETURN_100="@$work/module/www/static/users100.json" > "$mconf.new" \
     && mv "$mconf.new" "$mconf" || die "cannot write $mconf"
@@ -222,6 +247,40 @@ for l in 20 100; do
 done
 sleep 0.5    # old workers finish
 
+# (a'): the same configuration but for "users_cache off"
+ncconf=$work/nocache/nginx.conf
+# shellcheck disable=SC2086
+perl "$root/bench/bench.pl" conf "$root/bench/module.conf.in" $conf_args \
+    PREFIX="$work/nocache" PORT="$NC_PORT" CACHE=off \
+    RETURN_20="return 503;" RETURN_100="return 503;" > "$ncconf" \
+    || die "cannot write $ncconf"
+ncpid=$(start_nginx "$work/nocache" "$ncconf") || exit 1
+nginx_pids="$nginx_pids $ncpid"
+ncurl=http://127.0.0.1:$NC_PORT
+for l in 20 100; do
+    for _ in $(seq 30); do
+        code=$(curl -s -o "$work/nocache$l.out" -w '%{http_code}' \
+               "$ncurl/accounts/users?limit=$l")
+        [ "$code" = 200 ] && break
+        sleep 0.2
+    done
+    # the base URL in next/previous differs by the port only
+    sed "s/:$NC_PORT\//:$PORT\//g" "$work/nocache$l.out" \
+        | cmp -s - "$work/module/www/static/users$l.json" \
+        || die "the module without cache answers other bytes (limit=$l)"
+done
+
+# a hit after warm-up: the same page again costs one EXEC, no HMGET
+execs() {
+    rcli info commandstats | tr -d '\r' \
+        | sed -n 's/^cmdstat_exec:calls=\([0-9]*\),.*/\1/p'
+}
+for _ in 1 2 3 4; do curl -s -o /dev/null "$url/accounts/users?limit=20"; done
+e0=$(execs)
+for _ in 1 2 3 4; do curl -s -o /dev/null "$url/accounts/users?limit=20"; done
+e1=$(execs)
+say "page cache: 4 warm requests cost $((e1 - e0)) EXEC (4 = all hits)"
+
 lpid=
 if [ "$lua" = 1 ]; then
     lconf=$work/lua/nginx.conf
@@ -237,7 +296,7 @@ if [ "$lua" = 1 ]; then
     # the same JSON value as the module (key order and "\/" aside)
     lurl=http://127.0.0.1:$LUA_PORT
     for q in 'limit=20' 'limit=100' 'limit=20&offset=20' \
-             'limit=7&offset=9990' 'limit=100&offset=50'
+             'limit=7&offset=990' 'limit=100&offset=50'
     do
         curl -s -o "$work/m.json" "$url/accounts/users?$q"
         curl -s -o "$work/l.json" "$lurl/accounts/users?$q"
@@ -253,10 +312,18 @@ fi
 url_of() {
     case "$1" in
         module*) echo "$url/accounts/users?limit=${1#module}" ;;
+        nocache*) echo "$ncurl/accounts/users?limit=${1#nocache}" ;;
+        writes*) local l=${1#writes}
+                 echo "$url/accounts/users?limit=${l%-*}" ;;
         static*) echo "$url/static/users${1#static}.json" ;;
         return*) echo "$url/return/users${1#return}" ;;
         lua*)    echo "$lurl/accounts/users?limit=${1#lua}" ;;
     esac
+}
+
+# writes20-5 -> 5 (ms between writes); writes20 -> 10
+write_ms() {
+    case "$1" in *-*) echo "${1##*-}" ;; *) echo 10 ;; esac
 }
 
 tck=$(getconf CLK_TCK)
@@ -277,7 +344,12 @@ redis_cpu() {
 }
 
 raw=$work/raw.tsv
-printf '# round\ttarget\trps\tp50_ms\tp99_ms\trequests\tnon2xx\terrors\tredis_us\tnginx_us\tbytes\n' > "$raw"
+printf '# round\ttarget\trps\tp50_ms\tp99_ms\trequests\tnon2xx\terrors\tredis_us\tnginx_us\tbytes\thit\twrites\n' > "$raw"
+
+# the user the writer rewrites: the first of the limit=20 page
+wid=$(perl -MJSON::PP -e 'local $/; my $d = JSON::PP->new->decode(<STDIN>);
+                          print $d->{results}[0]{id}' \
+      < "$work/module/www/static/users20.json")
 
 set -- $TARGETS
 ntargets=$#
@@ -293,27 +365,66 @@ for round in $(seq "$ROUNDS"); do
 
     for t in $order; do
         u=$(url_of "$t")
-        case "$t" in lua*) master=$lpid ;; *) master=$mpid ;; esac
+        case "$t" in
+            lua*) master=$lpid ;;
+            nocache*) master=$ncpid ;;
+            *) master=$mpid ;;
+        esac
         # shellcheck disable=SC2046
         w=$(workers_of "$master")
 
         bytes=$(curl -s -o /dev/null -w '%{size_download}' "$u")
-        r0=$(redis_cpu); n0=$(cpu_of $w)
+        # warm-up: each worker's cache holds the page (and (d)'s pool)
+        "$WRK" -t"$THREADS" -c"$CONNS" -d1s "$u" >/dev/null 2>&1
+        case "$t" in
+            writes*)
+                perl "$root/bench/bench.pl" writer "$REDIS_PORT" demo "$wid" \
+                    "$(write_ms "$t")" "$work/writer.$round.txt" &
+                writer_pid=$!
+                sleep 0.2 ;;
+        esac
+        r0=$(redis_cpu); n0=$(cpu_of $w); e0=$(execs)
         timeout $((DURATION + 30)) "$WRK" -t"$THREADS" -c"$CONNS" \
             -d"${DURATION}s" --latency "$u" > "$work/wrk/$t.$round.txt" 2>&1
-        r1=$(redis_cpu); n1=$(cpu_of $w)
+        r1=$(redis_cpu); n1=$(cpu_of $w); e1=$(execs)
+        writes=-
+        if [ -n "$writer_pid" ]; then
+            kill -TERM "$writer_pid" 2>/dev/null
+            wait "$writer_pid" 2>/dev/null
+            writer_pid=
+            # writes per second while wrk ran, and the last value written
+            writes=$(sed -n 1p "$work/writer.$round.txt")
+            last=$(sed -n 2p "$work/writer.$round.txt")
+            curl -s -o "$work/writes.m.json" "$url/accounts/users?limit=20"
+            curl -s "$ncurl/accounts/users?limit=20" \
+                | sed "s/:$NC_PORT\//:$PORT\//g" > "$work/writes.n.json"
+            cmp -s "$work/writes.m.json" "$work/writes.n.json" \
+                && grep -qF "\"$last\"" "$work/writes.m.json" \
+                || die "after the writes the cached page is not the" \
+                       "uncached one holding \"$last\": see $work/writes.*"
+            perl "$root/bench/bench.pl" restore "$REDIS_PORT" demo \
+                "$work/writer.$round.txt.orig" || die "cannot restore $wid"
+        fi
 
         line=$(perl "$root/bench/bench.pl" wrk "$work/wrk/$t.$round.txt")
         req=$(printf '%s' "$line" | cut -f4)
         cpu=$(perl -e '
-            my ($r0, $r1, $n0, $n1, $tck, $req, $t) = @ARGV;
-            if (!$req) { print "-\t-"; exit }
+            my ($r0, $r1, $n0, $n1, $tck, $req, $t, $e0, $e1) = @ARGV;
+            if (!$req) { print "-\t-\t-"; exit }
             my $r = $t =~ /^(static|return)/ ? "-"
                   : sprintf "%.2f", ($r1 - $r0) * 1e6 / $req;
-            printf "%s\t%.2f", $r, ($n1 - $n0) / $tck * 1e6 / $req;
-        ' "$r0" "$r1" "$n0" "$n1" "$tck" "$req" "$t")
-        printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$t" "$line" "$cpu" "$bytes" \
-            >> "$raw"
+            # a hit costs one EXEC, a miss two (the page, then the rows)
+            # (requests in flight at the start and the end make it
+            # approximate: clamped to 0..1)
+            my $h = 1 - ($e1 - $e0 - $req) / $req;
+            $h = $h < 0 ? 0 : $h > 1 ? 1 : $h;
+            $h = $t =~ /^(module|nocache|writes)/ ? sprintf("%.4f", $h) : "-";
+            printf "%s\t%.2f\t%s", $r, ($n1 - $n0) / $tck * 1e6 / $req, $h;
+        ' "$r0" "$r1" "$n0" "$n1" "$tck" "$req" "$t" "$e0" "$e1")
+        hit=${cpu##*$'\t'}
+        cpu=${cpu%$'\t'*}
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$t" "$line" "$cpu" \
+            "$bytes" "$hit" "$writes" >> "$raw"
         say "round $round $t: $(printf '%s' "$line" | cut -f1) req/s"
     done
 done
@@ -324,10 +435,11 @@ done
     echo "ngx_http_users_module benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"\
          "shared by wrk, nginx and Redis"
-    echo "nginx $("$NGINX" -v 2>&1 | sed 's/.*\///'), $WORKERS workers;" \
+    echo "nginx $("$NGINX" -v 2>&1 | sed 's/.*\///'), $WORKERS workers each;" \
          "redis $(rcli info server | tr -d '\r' | sed -n 's/^redis_version://p');" \
          "wrk -t$THREADS -c$CONNS -d${DURATION}s x $ROUNDS rounds, interleaved;" \
-         "$USERS users; module connections=$REDIS_CONNS a worker"
+         "$USERS users; module connections=$REDIS_CONNS a worker;" \
+         "writes20-MS: one upsert every MS ms"
     echo
     perl "$root/bench/bench.pl" report "$raw"
 } | tee "$work/results.txt"

@@ -172,7 +172,12 @@ local function parse_time(s)
     y, mo, d, h, mi, sec, tail = string.match(s,
         '^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$')
     if y == nil then
-        return nil
+        -- a bare date is its midnight, UTC
+        y, mo, d = string.match(s, '^(%d%d%d%d)%-(%d%d)%-(%d%d)$')
+        if y == nil then
+            return nil
+        end
+        h, mi, sec, tail = '0', '0', '0', ''
     end
 
     y, mo, d = tonumber(y), tonumber(mo), tonumber(d)

@@ -198,7 +198,7 @@ typedef struct {
     ngx_str_t                    auth_realm;   /* users_auth; "": off */
     ngx_str_t                    auth_query;   /* users_auth_query */
     ngx_array_t                 *auth_require; /* of ngx_str_t */
-    ngx_str_t                    see_all;      /* users_see_all */
+    ngx_array_t                 *see_all;      /* users_see_all names */
 
     ngx_array_t                 *limits;       /* of limit_zone_t * */
     ngx_flag_t                   limit_dry_run;

@@ -54,6 +54,8 @@ static ngx_int_t ngx_http_users_auth_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static u_char *ngx_http_users_auth_copy(u_char *p, ngx_str_t *dst,
     ngx_str_t *src);
+static ngx_int_t ngx_http_users_auth_redact(ngx_http_request_t *r,
+    ngx_str_t *value);
 
 
 static ngx_http_variable_t  ngx_http_users_auth_vars[] = {
@@ -263,6 +265,10 @@ ngx_http_users_auth_token(ngx_http_request_t *r,
         return rc;
     }
 
+    if (ngx_http_users_auth_redact(r, &arg) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     /* RFC 6750 §2: a client uses one method only */
 
     if (rc == NGX_OK || arg.len == 0 || arg.len > 3 * NGX_HTTP_USERS_MAX_TOKEN)
@@ -280,39 +286,43 @@ ngx_http_users_auth_token(ngx_http_request_t *r,
     ngx_unescape_uri(&dst, &src, arg.len, 0);
     token->len = dst - token->data;
 
-    arg = *token;
-
-    /* the same syntax as in the header: b64token */
-    return ngx_http_users_bearer(&arg, token) == NGX_OK ? NGX_OK : NGX_ERROR;
+    /* the same syntax as in the header: b64token, without a scheme */
+    return ngx_http_users_b64token(token->data, dst, token);
 }
 
 
 /*
- * RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token, where b64token is
- * 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
- * A bare token (as from a query parameter) is accepted as well.
+ * RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token. NGX_DECLINED for
+ * another scheme (or none): not credentials of ours; NGX_ERROR for
+ * "Bearer" without a well-formed token.
  */
 
 ngx_int_t
 ngx_http_users_bearer(ngx_str_t *header, ngx_str_t *token)
 {
-    u_char  *p, *last, c;
+    u_char  *p, *last;
 
     p = header->data;
     last = header->data + header->len;
 
-    if (header->len >= 7 && ngx_strncasecmp(p, (u_char *) "Bearer ", 7) == 0)
+    if (header->len < 6 || ngx_strncasecmp(p, (u_char *) "Bearer", 6) != 0
+        || (header->len > 6 && p[6] != ' '))
     {
-        p += 7;
-
-        while (p < last && *p == ' ') {
-            p++;
-        }
-
-    } else if (ngx_strlchr(p, last, ' ') != NULL) {
-        /* another scheme: no credentials of ours */
         return NGX_DECLINED;
     }
+
+    for (p += 6; p < last && *p == ' '; p++) { /* void */ }
+
+    return ngx_http_users_b64token(p, last, token);
+}
+
+
+/* b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+
+ngx_int_t
+ngx_http_users_b64token(u_char *p, u_char *last, ngx_str_t *token)
+{
+    u_char  c;
 
     while (last > p && last[-1] == ' ') {
         last--;
@@ -334,17 +344,57 @@ ngx_http_users_bearer(ngx_str_t *header, ngx_str_t *token)
         p++;
     }
 
+    if (p == token->data) {
+        return NGX_ERROR;
+    }
+
     while (p < last && *p == '=') {
         p++;
     }
 
     token->len = p - token->data;
 
-    if (p != last || token->len == 0 || token->len > NGX_HTTP_USERS_MAX_TOKEN
-        || token->data[0] == '=')
-    {
+    if (p != last || token->len > NGX_HTTP_USERS_MAX_TOKEN) {
         return NGX_ERROR;
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A token sent as a query parameter would be written to the error log
+ * (and access logs with $request) with the request line: that copy of the
+ * line gets the value replaced.
+ */
+
+static ngx_int_t
+ngx_http_users_auth_redact(ngx_http_request_t *r, ngx_str_t *value)
+{
+    u_char     *p, *line, *end;
+    ngx_str_t  *rl;
+
+    rl = &r->request_line;
+    line = rl->data;
+    end = rl->data + rl->len;
+
+    if (value->data < line || value->data + value->len > end) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, rl->len - value->len + 3);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    rl->data = p;
+
+    p = ngx_cpymem(p, line, value->data - line);
+    p = ngx_cpymem(p, "***", 3);
+    p = ngx_cpymem(p, value->data + value->len,
+                   end - (value->data + value->len));
+
+    rl->len = p - rl->data;
 
     return NGX_OK;
 }

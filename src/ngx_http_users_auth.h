@@ -43,6 +43,7 @@ ngx_int_t ngx_http_users_allows(ngx_http_users_principal_t *p,
 
 /* the token of "Authorization: Bearer <token>": pure, for tests/fuzzing */
 ngx_int_t ngx_http_users_bearer(ngx_str_t *header, ngx_str_t *token);
+ngx_int_t ngx_http_users_b64token(u_char *p, u_char *last, ngx_str_t *token);
 
 
 #endif /* _NGX_HTTP_USERS_AUTH_H_INCLUDED_ */

@@ -135,7 +135,7 @@ ngx_http_users_list_handler(ngx_http_request_t *r)
         }
     }
 
-    if (rc == NGX_OK && ctx->lcf->see_all.len) {
+    if (rc == NGX_OK && ctx->lcf->see_all && ctx->lcf->auth_realm.len) {
         rc = ngx_http_users_self(r, ctx);
     }
 
@@ -206,6 +206,8 @@ ngx_http_users_version(ngx_http_request_t *r, ngx_http_users_loc_conf_t *lcf,
 
     v = lcf->versions->elts;
     len = sizeof("must be one of ") - 1;
+
+    h = &h[i];
 
     for (i = 0; i < lcf->versions->nelts; i++) {
         if (v[i].len == h->value.len
@@ -309,14 +311,16 @@ ngx_http_users_scope(ngx_http_request_t *r, ngx_http_users_ctx_t *ctx)
 
 
 /*
- * users_see_all: a caller whose role or permissions lack that name sees
- * only itself (and no one without a principal).
+ * users_see_all: a caller whose role and permissions hold none of those
+ * names sees only itself. (Where users_auth is off there is no caller
+ * and no such rule.)
  */
 
 static ngx_int_t
 ngx_http_users_self(ngx_http_request_t *r, ngx_http_users_ctx_t *ctx)
 {
-    ngx_str_t                   *v;
+    ngx_str_t                   *v, *name;
+    ngx_uint_t                   i;
     ngx_http_users_pred_t       *pred;
     ngx_http_users_principal_t  *p;
 
@@ -327,9 +331,12 @@ ngx_http_users_self(ngx_http_request_t *r, ngx_http_users_ctx_t *ctx)
     };
 
     p = ngx_http_users_principal(r);
+    name = ctx->lcf->see_all->elts;
 
-    if (p && ngx_http_users_allows(p, &ctx->lcf->see_all)) {
-        return NGX_OK;
+    for (i = 0; p && i < ctx->lcf->see_all->nelts; i++) {
+        if (ngx_http_users_allows(p, &name[i])) {
+            return NGX_OK;
+        }
     }
 
     pred = ngx_array_push(&ctx->query.preds);

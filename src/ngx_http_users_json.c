@@ -365,14 +365,18 @@ ngx_http_users_json_list_value(ngx_http_users_json_t *j,
         item.data = p;
         item.len = comma - p;
 
+        p = comma + 1;
+
+        if (item.len == 0) {
+            continue;                 /* "1,,2" is [1,2] */
+        }
+
         if (f->type == NGX_HTTP_USERS_INT_LIST) {
             ngx_http_users_json_int(j, &item);
 
         } else {
             ngx_http_users_json_str(j, item.data, item.len);
         }
-
-        p = comma + 1;
     }
 
     ngx_http_users_json_check(j, yajl_gen_array_close(j->gen));

@@ -881,7 +881,9 @@ ngx_http_users_datetime_valid(u_char *p, size_t len)
         return 1;
     }
 
-    if (len < 19 || p[10] != 'T' || p[13] != ':' || p[16] != ':') {
+    if (len < 19 || (p[10] != 'T' && p[10] != 't') || p[13] != ':'
+        || p[16] != ':')
+    {
         return 0;
     }
 
@@ -940,7 +942,7 @@ ngx_http_users_datetime_offset(u_char *p, u_char *last)
         return 1;
     }
 
-    if (*p == 'Z') {
+    if (*p == 'Z' || *p == 'z') {
         return last - p == 1;
     }
 

@@ -582,17 +582,8 @@ ngx_http_users_query_value(ngx_http_users_parse_t *ps,
         return NGX_ERROR;
     }
 
+    v->data = start;
     v->len = end - start;
-    v->data = ngx_pnalloc(ps->pool, v->len);
-    if (v->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (p = v->data; start < end; start++) {
-        *p++ = (f->fold == NGX_HTTP_USERS_CASE_UPPER) ? ngx_toupper(*start)
-             : (f->fold == NGX_HTTP_USERS_CASE_LOWER) ? ngx_tolower(*start)
-             : *start;
-    }
 
     if ((f->op == NGX_HTTP_USERS_FILTER_FROM
          || f->op == NGX_HTTP_USERS_FILTER_TO)
@@ -604,23 +595,45 @@ ngx_http_users_query_value(ngx_http_users_parse_t *ps,
                                          "must be an RFC 3339 date-time");
     }
 
-    if (f->values == NULL) {
-        return NGX_OK;
-    }
+    if (f->values) {
+        allowed = f->values->elts;
 
-    allowed = f->values->elts;
+        for (i = 0; i < f->values->nelts; i++) {
+            if (allowed[i].len == v->len
+                && ngx_strncmp(allowed[i].data, v->data, v->len) == 0)
+            {
+                break;
+            }
+        }
 
-    for (i = 0; i < f->values->nelts; i++) {
-        if (allowed[i].len == v->len
-            && ngx_strncmp(allowed[i].data, v->data, v->len) == 0)
-        {
-            return NGX_OK;
+        if (i == f->values->nelts) {
+            return ngx_http_users_query_fail(ps, ps->lcf->invalid_status,
+                                             &f->param,
+                                             "unknown value \"%*s\"",
+                                             (size_t) ngx_min(v->len, 64),
+                                             v->data);
         }
     }
 
-    return ngx_http_users_query_fail(ps, ps->lcf->invalid_status, &f->param,
-                                     "unknown value \"%*s\"",
-                                     (size_t) ngx_min(v->len, 64), v->data);
+    if (f->fold == NGX_HTTP_USERS_CASE_KEEP) {
+        return NGX_OK;
+    }
+
+    /* case=: the value as the API spells it, looked up as stored */
+
+    p = ngx_pnalloc(ps->pool, v->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < v->len; i++) {
+        p[i] = (f->fold == NGX_HTTP_USERS_CASE_UPPER) ? ngx_toupper(start[i])
+                                                      : ngx_tolower(start[i]);
+    }
+
+    v->data = p;
+
+    return NGX_OK;
 }
 
 

@@ -1,7 +1,8 @@
 
 /*
- * The few nginx core functions the OData parser links against, for the
- * unit test and the fuzzer, built without nginx's build system.
+ * The few nginx core functions the parsers link against (OData, query
+ * string, store replies, JSON), for the unit tests and the fuzzers, built
+ * without nginx's build system.
  *
  * Every pool allocation is its own malloc() so that AddressSanitizer sees
  * overruns; ngx_stub_fail_at = n makes the n-th allocation fail.
@@ -178,7 +179,7 @@ ngx_strncasecmp(u_char *s1, u_char *s2, size_t n)
 }
 
 
-/* the subset the parser uses: %V %s %uz %ui %d %% */
+/* the subset the parsers use: %V %s %*s %uz %ui %i %O %d %c %% */
 
 u_char *
 ngx_vslprintf(u_char *buf, u_char *last, const char *fmt, va_list args)
@@ -206,6 +207,29 @@ ngx_vslprintf(u_char *buf, u_char *last, const char *fmt, va_list args)
         } else if (fmt[0] == 's') {
             s = va_arg(args, u_char *);
             len = strlen((char *) s);
+            fmt++;
+
+        } else if (fmt[0] == '*' && fmt[1] == 's') {
+            len = va_arg(args, size_t);
+            s = va_arg(args, u_char *);
+            fmt += 2;
+
+        } else if (fmt[0] == 'i') {
+            len = snprintf(num, sizeof(num), "%ld",
+                           (long) va_arg(args, ngx_int_t));
+            s = (u_char *) num;
+            fmt++;
+
+        } else if (fmt[0] == 'O') {
+            len = snprintf(num, sizeof(num), "%lld",
+                           (long long) va_arg(args, off_t));
+            s = (u_char *) num;
+            fmt++;
+
+        } else if (fmt[0] == 'c') {
+            num[0] = (char) va_arg(args, int);
+            s = (u_char *) num;
+            len = 1;
             fmt++;
 
         } else if (fmt[0] == 'u' && fmt[1] == 'z') {
@@ -267,4 +291,145 @@ ngx_sprintf(u_char *buf, const char *fmt, ...)
     va_end(args);
 
     return p;
+}
+
+
+/* as nginx 1.22's: digits only, NGX_ERROR on overflow or n == 0 */
+
+ngx_int_t
+ngx_atoi(u_char *line, size_t n)
+{
+    ngx_int_t  value, cutoff, cutlim;
+
+    if (n == 0) {
+        return NGX_ERROR;
+    }
+
+    cutoff = NGX_MAX_INT_T_VALUE / 10;
+    cutlim = NGX_MAX_INT_T_VALUE % 10;
+
+    for (value = 0; n--; line++) {
+        if (*line < '0' || *line > '9') {
+            return NGX_ERROR;
+        }
+
+        if (value >= cutoff && (value > cutoff || *line - '0' > cutlim)) {
+            return NGX_ERROR;
+        }
+
+        value = value * 10 + (*line - '0');
+    }
+
+    return value;
+}
+
+
+off_t
+ngx_atoof(u_char *line, size_t n)
+{
+    off_t  value, cutoff, cutlim;
+
+    if (n == 0) {
+        return NGX_ERROR;
+    }
+
+    cutoff = NGX_MAX_OFF_T_VALUE / 10;
+    cutlim = NGX_MAX_OFF_T_VALUE % 10;
+
+    for (value = 0; n--; line++) {
+        if (*line < '0' || *line > '9') {
+            return NGX_ERROR;
+        }
+
+        if (value >= cutoff && (value > cutoff || *line - '0' > cutlim)) {
+            return NGX_ERROR;
+        }
+
+        value = value * 10 + (*line - '0');
+    }
+
+    return value;
+}
+
+
+ngx_int_t
+ngx_hextoi(u_char *line, size_t n)
+{
+    u_char     c, ch;
+    ngx_int_t  value, cutoff;
+
+    if (n == 0) {
+        return NGX_ERROR;
+    }
+
+    cutoff = NGX_MAX_INT_T_VALUE / 16;
+
+    for (value = 0; n--; line++) {
+        if (value > cutoff) {
+            return NGX_ERROR;
+        }
+
+        ch = *line;
+
+        if (ch >= '0' && ch <= '9') {
+            value = value * 16 + (ch - '0');
+            continue;
+        }
+
+        c = (u_char) (ch | 0x20);
+
+        if (c >= 'a' && c <= 'f') {
+            value = value * 16 + (c - 'a' + 10);
+            continue;
+        }
+
+        return NGX_ERROR;
+    }
+
+    return value;
+}
+
+
+u_char *
+ngx_hex_dump(u_char *dst, u_char *src, size_t len)
+{
+    static u_char  hex[] = "0123456789abcdef";
+
+    while (len--) {
+        *dst++ = hex[*src >> 4];
+        *dst++ = hex[*src++ & 0xf];
+    }
+
+    return dst;
+}
+
+
+ngx_buf_t *
+ngx_create_temp_buf(ngx_pool_t *pool, size_t size)
+{
+    ngx_buf_t  *b;
+
+    b = ngx_pcalloc(pool, sizeof(ngx_buf_t));
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->start = ngx_palloc(pool, size);
+    if (b->start == NULL) {
+        return NULL;
+    }
+
+    b->pos = b->start;
+    b->last = b->start;
+    b->end = b->last + size;
+    b->temporary = 1;
+
+    return b;
+}
+
+
+ngx_chain_t *
+ngx_alloc_chain_link(ngx_pool_t *pool)
+{
+    return ngx_palloc(pool, sizeof(ngx_chain_t));
 }

@@ -1,0 +1,455 @@
+# shared/seeds/003 served by the shipped conf/project-users.conf:
+# GET /api/v1/users (page, per_page 15/25/50/100, default 100, 422 for an
+# invalid value, 400 for malformed percent-encoding), GET /api/v1/users/{id}
+# and GET /api/v1/projects/{id}/users (members only, paged; 404 for an
+# unknown project). Expands and /user are not covered yet.
+
+use Test::Nginx::Socket 'no_plan';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use UsersTest qw(redis_cmd);
+
+repeat_each(2);
+no_shuffle();
+no_long_string();
+
+# Twenty users of workspace t033 with ids 1..20: the id order is numeric
+# (2 before 10), which text order would not give. Nullable fields are set
+# on some users only; groups are a comma-separated list. Projects: 1 holds
+# every user but multiples of 5 (16 members: two pages of 15), 5 holds
+# 2, 3, 11 and 17, 7 holds 20. Odd stored values: user 4 has type "0004"
+# and groups ",3,,4," (empty items are ignored), user 12 no groups at all,
+# user 7 a created_by that is not an integer, user 15 a name to escape.
+
+my $ws = 'users:{t033}';
+
+redis_cmd('FCALL', 'users_schema', 1, $ws, 'name:str,id:int', '',
+          'groups:group,projects:project');
+
+for my $i (1 .. 20) {
+    my %u = (
+        name       => "User $i",
+        email      => "user$i\@example.com",
+        type       => 1 + $i % 4,
+        created_at => sprintf('2023-01-%02dT08:00:00Z', $i),
+        groups     => join(',', grep { $i % $_ == 0 } 2, 3),
+    );
+    $u{created_by} = 1 if $i > 1;
+    $u{role_id} = 1 + $i % 3 if $i % 6;
+    $u{timezone} = 'Europe/Berlin' if $i % 3 == 0;
+    if ($i % 5 == 0) {
+        $u{date_format} = 'Y-m-d';
+        $u{time_format} = 'H:i';
+    }
+    if ($i % 2 == 0) {
+        $u{updated_at} = sprintf('2024-02-%02dT09:30:00+01:00', $i);
+        $u{updated_by} = $i - 1;
+    }
+    my @p = grep { defined }
+            ($i % 5 ? 1 : undef), ($i =~ /^(?:2|3|11|17)$/ ? 5 : undef),
+            ($i == 20 ? 7 : undef);
+    $u{projects} = join ',', @p if @p;
+
+    if ($i == 4) { $u{groups} = ',3,,4,'; $u{type} = '0004' }
+    delete $u{groups} if $i == 12;
+    $u{created_by} = 'abc' if $i == 7;
+    $u{name} = qq{Zo\xc3\xab "Z" O'Neil\\} if $i == 15;
+
+    redis_cmd('FCALL', 'users_upsert', 1, $ws, $i,
+              map { ($_ => $u{$_}) } sort keys %u);
+}
+
+our $HttpConfig = qq{
+    users_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} timeout=2s;
+};
+
+our $Config = qq{
+    set \$users_workspace t033;
+    include $FindBin::Bin/../conf/project-users.conf;
+};
+
+# the user object of user $i as the API shows it
+sub ::u033 {
+    my $i = shift;
+    my $n = sub { defined $_[0] ? $_[0] : 'null' };
+    my $s = sub { defined $_[0] ? qq("$_[0]") : 'null' };
+    my $name = $i == 15 ? qq{Zo\xc3\xab \\"Z\\" O'Neil\\\\} : "User $i";
+    my $type = $i == 4 ? 4 : 1 + $i % 4;
+    my $groups = $i == 4 ? '3,4' : $i == 12 ? ''
+               : join(',', grep { $i % $_ == 0 } 2, 3);
+    my $created_by = ($i == 1 || $i == 7) ? undef : 1;
+    return qq({"id":$i,"name":"$name","email":"user$i\@example.com",)
+         . qq("type":$type,)
+         . '"timezone":' . $s->($i % 3 ? undef : 'Europe/Berlin') . ','
+         . '"date_format":' . $s->($i % 5 ? undef : 'Y-m-d') . ','
+         . '"time_format":' . $s->($i % 5 ? undef : 'H:i') . ','
+         . '"role_id":' . $n->($i % 6 ? 1 + $i % 3 : undef) . ','
+         . qq("groups":[$groups],)
+         . sprintf('"created_at":"2023-01-%02dT08:00:00Z",', $i)
+         . '"created_by":' . $n->($created_by) . ','
+         . '"updated_at":' . $s->($i % 2 ? undef
+                     : sprintf('2024-02-%02dT09:30:00+01:00', $i)) . ','
+         . '"updated_by":' . $n->($i % 2 ? undef : $i - 1) . '}';
+}
+
+# the envelope: page, prev_page, next_page, last_page, per_page, total, ids
+sub ::page033 {
+    my ($page, $prev, $next, $last, $per, $total, @ids) = @_;
+    return qq({"page":$page,"prev_page":$prev,"next_page":$next,)
+         . qq("last_page":$last,"per_page":$per,"total":$total,"result":[)
+         . join(',', map { ::u033($_) } @ids) . ']}';
+}
+
+sub ::bad033 {
+    my ($param, $message) = @_;
+    return qq({"error":"invalid_parameter","parameter":"$param",)
+         . qq("message":"$message"});
+}
+
+our @Project1 = grep { $_ % 5 } 1 .. 20;
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: GET /api/v1/users: everyone by numeric id, per_page 100 by default
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users
+--- error_code: 200
+--- response_headers
+Content-Type: application/json
+--- response_body eval
+::page033(1, 'null', 'null', 1, 100, 20, 1 .. 20)
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: per_page=15: the first of two pages
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?per_page=15
+--- response_body eval
+::page033(1, 'null', 2, 2, 15, 20, 1 .. 15)
+
+
+
+=== TEST 3: page=2&per_page=15: the last page
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?page=2&per_page=15
+--- response_body eval
+::page033(2, 1, 'null', 2, 15, 20, 16 .. 20)
+
+
+
+=== TEST 4: per_page=25
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?per_page=25&page=1
+--- response_body eval
+::page033(1, 'null', 'null', 1, 25, 20, 1 .. 20)
+
+
+
+=== TEST 5: per_page=50
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?per_page=50
+--- response_body eval
+::page033(1, 'null', 'null', 1, 50, 20, 1 .. 20)
+
+
+
+=== TEST 6: per_page=100
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?per_page=100
+--- response_body eval
+::page033(1, 'null', 'null', 1, 100, 20, 1 .. 20)
+
+
+
+=== TEST 7: page=2 past the last page: no result, still counted
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?page=2
+--- response_body eval
+::page033(2, 1, 'null', 1, 100, 20)
+
+
+
+=== TEST 8: per_page=10 is not a supported size: 422
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?per_page=10
+--- error_code: 422
+--- response_headers
+Content-Type: application/json
+--- response_body eval
+::bad033('per_page', 'must be one of 15, 25, 50, 100')
+--- no_error_log
+[error]
+
+
+
+=== TEST 9: per_page=20 (between supported sizes): 422
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?per_page=20
+--- error_code: 422
+--- response_body eval
+::bad033('per_page', 'must be one of 15, 25, 50, 100')
+
+
+
+=== TEST 10: per_page=200: 422
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?per_page=200
+--- error_code: 422
+--- response_body eval
+::bad033('per_page', 'must be one of 15, 25, 50, 100')
+
+
+
+=== TEST 11: per_page not a number: 422
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?per_page=all
+--- error_code: 422
+--- response_body eval
+::bad033('per_page', 'must be one of 15, 25, 50, 100')
+
+
+
+=== TEST 12: page=0: 422
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?page=0
+--- error_code: 422
+--- response_headers
+Content-Type: application/json
+--- response_body eval
+::bad033('page', 'must be an integer from 1 to 9007199254740991')
+
+
+
+=== TEST 13: page not a number: 422
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?page=last
+--- error_code: 422
+--- response_body eval
+::bad033('page', 'must be an integer from 1 to 9007199254740991')
+
+
+
+=== TEST 14: malformed percent-encoding in a value: 400, not 422
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?page=%zz
+--- error_code: 400
+--- response_headers
+Content-Type: application/json
+--- response_body eval
+::bad033('page', 'has malformed percent-encoding')
+
+
+
+=== TEST 15: malformed percent-encoding cut short: 400
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?per_page=1%5
+--- error_code: 400
+--- response_body eval
+::bad033('per_page', 'has malformed percent-encoding')
+
+
+
+=== TEST 16: GET /api/v1/users/{id}: the user object alone
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users/2
+--- error_code: 200
+--- response_headers
+Content-Type: application/json
+--- response_body eval
+::u033(2)
+--- no_error_log
+[error]
+
+
+
+=== TEST 17: a user with every nullable field set
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users/10
+--- response_body eval
+::u033(10)
+
+
+
+=== TEST 18: canonical integers, empty list items ignored
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users/4
+--- response_body eval
+::u033(4)
+
+
+
+=== TEST 19: no groups stored: an empty list; no timezone: null
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users/12
+--- response_body eval
+::u033(12)
+
+
+
+=== TEST 20: a created_by that is not an integer is null
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users/7
+--- response_body eval
+::u033(7)
+
+
+
+=== TEST 21: a name with quotes, a backslash and UTF-8
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users/15
+--- response_body eval
+::u033(15)
+
+
+
+=== TEST 22: an unknown user: 404
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users/99
+--- error_code: 404
+--- response_headers
+Content-Type: application/json
+--- response_body chomp
+{"error":"not_found","message":"no such user"}
+--- no_error_log
+[error]
+
+
+
+=== TEST 23: a user id that is not a number: 404
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users/abc
+--- error_code: 404
+--- response_body chomp
+{"error":"not_found","message":"no such user"}
+
+
+
+=== TEST 24: GET /api/v1/projects/{id}/users: the members only, by numeric id
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/projects/5/users
+--- error_code: 200
+--- response_headers
+Content-Type: application/json
+--- response_body eval
+::page033(1, 'null', 'null', 1, 100, 4, 2, 3, 11, 17)
+--- no_error_log
+[error]
+
+
+
+=== TEST 25: a project's first page of 15
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/projects/1/users?per_page=15
+--- response_body eval
+::page033(1, 'null', 2, 2, 15, 16, @::Project1[0 .. 14])
+
+
+
+=== TEST 26: a project's second page
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/projects/1/users?per_page=15&page=2
+--- response_body eval
+::page033(2, 1, 'null', 2, 15, 16, 19)
+
+
+
+=== TEST 27: a project of one member, per_page=25
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/projects/7/users?per_page=25
+--- response_body eval
+::page033(1, 'null', 'null', 1, 25, 1, 20)
+
+
+
+=== TEST 28: an unknown project: 404
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/projects/99/users
+--- error_code: 404
+--- response_headers
+Content-Type: application/json
+--- response_body chomp
+{"error":"not_found","message":"no such project"}
+--- no_error_log
+[error]
+
+
+
+=== TEST 29: a project's users with an unsupported per_page: 422
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/projects/5/users?per_page=10
+--- error_code: 422
+--- response_body eval
+::bad033('per_page', 'must be one of 15, 25, 50, 100')
+
+
+
+=== TEST 30: a project's users with page=0: 422
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/projects/5/users?page=0
+--- error_code: 422
+--- response_body eval
+::bad033('page', 'must be an integer from 1 to 9007199254740991')
