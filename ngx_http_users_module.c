@@ -65,6 +65,10 @@ static char *ngx_http_users_odata_names(ngx_conf_t *cf,
 static ngx_array_t *ngx_http_users_list_of(ngx_conf_t *cf, ngx_str_t *list);
 static char *ngx_http_users_version(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_users_expand(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_users_expand_fields(ngx_conf_t *cf,
+    ngx_http_users_expand_t *e, ngx_str_t *list);
 static char *ngx_http_users_header(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_users_kind(ngx_str_t *name);
@@ -113,6 +117,7 @@ static ngx_conf_enum_t  ngx_http_users_env_kinds[] = {
     { ngx_string("prev_page"), NGX_HTTP_USERS_ENV_PREV_PAGE },
     { ngx_string("last_page"), NGX_HTTP_USERS_ENV_LAST_PAGE },
     { ngx_string("links"), NGX_HTTP_USERS_ENV_LINKS },
+    { ngx_string("expands"), NGX_HTTP_USERS_ENV_EXPANDS },
     { ngx_null_string, 0 }
 };
 
@@ -326,6 +331,20 @@ static ngx_command_t  ngx_http_users_commands[] = {
       ngx_http_users_version,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("users_expand"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE4,
+      ngx_http_users_expand,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("users_expand_param"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_users_loc_conf_t, expand_arg),
       NULL },
 
     { ngx_string("users_header"),
@@ -575,6 +594,7 @@ ngx_http_users_create_loc_conf(ngx_conf_t *cf)
      *     lcf->order_arg = { 0, NULL };
      *     lcf->version_header = { 0, NULL };
      *     lcf->versions = NULL;
+     *     lcf->expand_arg = { 0, NULL };
      *     lcf->auth_realm = { 0, NULL };
      *     lcf->auth_query = { 0, NULL };
      *     lcf->envelope = NULL;
@@ -595,6 +615,7 @@ ngx_http_users_create_loc_conf(ngx_conf_t *cf)
     lcf->permissions = NGX_CONF_UNSET_PTR;
     lcf->filters = NGX_CONF_UNSET_PTR;
     lcf->headers = NGX_CONF_UNSET_PTR;
+    lcf->expands = NGX_CONF_UNSET_PTR;
     lcf->scan_limit = NGX_CONF_UNSET_UINT;
     lcf->invalid_status = NGX_CONF_UNSET_UINT;
     lcf->paging.style = NGX_CONF_UNSET_UINT;
@@ -663,6 +684,8 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_BAD_REQUEST);
     ngx_conf_merge_ptr_value(conf->permissions, prev->permissions, NULL);
     ngx_conf_merge_ptr_value(conf->headers, prev->headers, NULL);
+    ngx_conf_merge_ptr_value(conf->expands, prev->expands, NULL);
+    ngx_conf_merge_str_value(conf->expand_arg, prev->expand_arg, "");
 
     if (conf->versions == NULL) {
         conf->versions = prev->versions;
@@ -1800,6 +1823,171 @@ ngx_http_users_version(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * users_expand groups from=groups key=group fields=id:int,name:string;
+ *
+ * ?expands=groups adds the objects users:{ws}:group:<id> for the ids in
+ * the users' field "groups" (a list, or one id) to the response.
+ */
+
+static char *
+ngx_http_users_expand(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_users_loc_conf_t  *lcf = conf;
+
+    ngx_str_t                *value, v;
+    ngx_uint_t                i;
+    ngx_http_users_expand_t  *e;
+
+    value = cf->args->elts;
+
+    if (!ngx_http_users_is_name(&value[1], 0)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid expand name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (lcf->expands == NGX_CONF_UNSET_PTR) {
+        lcf->expands = ngx_array_create(cf->pool, 4,
+                                        sizeof(ngx_http_users_expand_t));
+        if (lcf->expands == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    e = ngx_array_push(lcf->expands);
+    if (e == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(e, sizeof(ngx_http_users_expand_t));
+    e->name = value[1];
+
+    for (i = 2; i < 5; i++) {
+        v.data = ngx_strlchr(value[i].data, value[i].data + value[i].len,
+                             '=');
+        if (v.data == NULL) {
+            goto invalid;
+        }
+
+        v.data++;
+        v.len = value[i].data + value[i].len - v.data;
+
+        if (ngx_strncmp(value[i].data, "from=", 5) == 0) {
+            e->from = ngx_http_users_list_of(cf, &v);
+            if (e->from == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+        } else if (ngx_strncmp(value[i].data, "key=", 4) == 0
+                   && ngx_http_users_is_name(&v, 0))
+        {
+            e->key = v;
+
+        } else if (ngx_strncmp(value[i].data, "fields=", 7) == 0) {
+            if (ngx_http_users_expand_fields(cf, e, &v) != NGX_CONF_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+        } else {
+            goto invalid;
+        }
+    }
+
+    if (e->from && e->key.len && e->fields) {
+        return NGX_CONF_OK;
+    }
+
+    return "needs from=, key= and fields=";
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
+                       &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/* fields=id:int,name:string: a flat object */
+
+static char *
+ngx_http_users_expand_fields(ngx_conf_t *cf, ngx_http_users_expand_t *e,
+    ngx_str_t *list)
+{
+    u_char                   *colon;
+    ngx_str_t                *item, type, *src;
+    ngx_uint_t                i;
+    ngx_array_t              *items;
+    ngx_conf_enum_t          *t;
+    ngx_http_users_field_t   *f, **slot;
+
+    items = ngx_http_users_list_of(cf, list);
+    if (items == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    e->fields = ngx_array_create(cf->pool, items->nelts,
+                                 sizeof(ngx_http_users_field_t *));
+    e->sources = ngx_array_create(cf->pool, items->nelts, sizeof(ngx_str_t));
+    if (e->fields == NULL || e->sources == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    item = items->elts;
+
+    for (i = 0; i < items->nelts; i++) {
+        colon = ngx_strlchr(item[i].data, item[i].data + item[i].len, ':');
+        if (colon == NULL) {
+            goto invalid;
+        }
+
+        type.data = colon + 1;
+        type.len = item[i].data + item[i].len - type.data;
+
+        for (t = ngx_http_users_types; t->name.len; t++) {
+            if (t->name.len == type.len
+                && ngx_strncmp(t->name.data, type.data, type.len) == 0)
+            {
+                break;
+            }
+        }
+
+        f = ngx_pcalloc(cf->pool, sizeof(ngx_http_users_field_t));
+        slot = ngx_array_push(e->fields);
+        src = ngx_array_push(e->sources);
+        if (f == NULL || slot == NULL || src == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        f->name.data = item[i].data;
+        f->name.len = colon - item[i].data;
+        f->path = f->name;
+        f->source = f->name;
+        f->type = t->value;
+        f->nullable = 1;
+        f->value = i;
+
+        if (t->name.len == 0 || t->value == NGX_HTTP_USERS_OBJECT
+            || !ngx_http_users_is_name(&f->name, 0))
+        {
+            goto invalid;
+        }
+
+        *slot = f;
+        *src = f->name;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid expand field \"%V\", it must be name:type",
+                       &item[i]);
+    return NGX_CONF_ERROR;
 }
 
 

@@ -46,7 +46,8 @@ typedef enum {
     NGX_HTTP_USERS_ENV_NEXT_PAGE,
     NGX_HTTP_USERS_ENV_PREV_PAGE,
     NGX_HTTP_USERS_ENV_LAST_PAGE,
-    NGX_HTTP_USERS_ENV_LINKS            /* RFC 8288 Link: next, prev */
+    NGX_HTTP_USERS_ENV_LINKS,           /* RFC 8288 Link: next, prev */
+    NGX_HTTP_USERS_ENV_EXPANDS          /* the referenced objects */
 } ngx_http_users_env_kind_e;
 
 
@@ -113,6 +114,30 @@ typedef struct {
     unsigned                   array:1;    /* p=a&p=b, p[]=a */
     unsigned                   indexed:1;  /* restricted sort indexes */
 } ngx_http_users_filter_t;
+
+
+/* the values of a user (or an expanded object) in its fields' order */
+typedef struct {
+    ngx_str_t                 *values;     /* data == NULL: null */
+} ngx_http_users_row_t;
+
+
+/* users_expand: objects a user refers to, fetched on request */
+typedef struct {
+    ngx_str_t                  name;       /* "groups" */
+    ngx_array_t               *from;       /* of ngx_str_t: hash fields */
+    ngx_str_t                  key;        /* "group": users:{ws}:group:<id> */
+    ngx_array_t               *fields;     /* of ngx_http_users_field_t * */
+    ngx_array_t               *sources;    /* of ngx_str_t: HMGET args */
+} ngx_http_users_expand_t;
+
+
+/* one users_expand a request asked for: the ids found, their objects */
+typedef struct {
+    ngx_http_users_expand_t   *expand;
+    ngx_array_t                ids;        /* of ngx_str_t */
+    ngx_array_t                rows;       /* of ngx_http_users_row_t */
+} ngx_http_users_expansion_t;
 
 
 typedef struct {
@@ -194,6 +219,9 @@ typedef struct {
     ngx_array_t                 *versions;     /* of ngx_str_t */
 
     ngx_array_t                 *headers;      /* of ngx_http_users_header_t */
+
+    ngx_array_t                 *expands;      /* of ngx_http_users_expand_t */
+    ngx_str_t                    expand_arg;   /* "expands" */
 
     ngx_str_t                    auth_realm;   /* users_auth; "": off */
     ngx_str_t                    auth_query;   /* users_auth_query */

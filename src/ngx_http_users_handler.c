@@ -24,6 +24,9 @@ typedef struct {
     ngx_str_t                     perms;       /* the caller's */
     ngx_uint_t                    scan;        /* the scan plan */
     ngx_str_t                     cache_key;   /* NULL: not cached */
+    ngx_array_t                  *expansions;  /* asked for, or NULL */
+    ngx_uint_t                    expanded;    /* their objects are in */
+    ngx_array_t                   item;        /* users_get: its one row */
     ngx_http_users_result_t       result;
     ngx_http_users_redis_call_t  *call;        /* NULL: none in flight */
 } ngx_http_users_ctx_t;
@@ -73,6 +76,12 @@ static ngx_int_t ngx_http_users_cache_key(ngx_http_users_ctx_t *ctx);
 static ngx_uint_t ngx_http_users_cached(ngx_http_users_ctx_t *ctx,
     ngx_int_t *rc);
 static ngx_int_t ngx_http_users_wait(ngx_http_request_t *r, ngx_int_t rc);
+static ngx_int_t ngx_http_users_expand(ngx_http_users_ctx_t *ctx,
+    ngx_array_t *rows);
+static void ngx_http_users_refs_done(void *data, redisReply *reply,
+    ngx_int_t status);
+static ngx_int_t ngx_http_users_answer(ngx_http_users_ctx_t *ctx);
+static ngx_int_t ngx_http_users_item(ngx_http_users_ctx_t *ctx);
 static void ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc);
 
 
@@ -116,6 +125,16 @@ ngx_http_users_list_handler(ngx_http_request_t *r)
                                     &err.param, &err.reason);
     }
 
+    if (rc == NGX_OK) {
+        rc = ngx_http_users_query_expands(r->pool, ctx->lcf, &r->args,
+                                          &ctx->expansions, &err);
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_users_error(r, err.status, "invalid_parameter",
+                                    &err.param, &err.reason);
+    }
+
     if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -152,7 +171,11 @@ ngx_http_users_list_handler(ngx_http_request_t *r)
 
     ctx->scan = batch.scan;
 
-    if (!ctx->scan && ngx_http_users_cache_key(ctx) != NGX_OK) {
+    /* expanded objects are not versioned: such pages are not cached */
+
+    if (!ctx->scan && ctx->expansions == NULL
+        && ngx_http_users_cache_key(ctx) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -391,10 +414,11 @@ ngx_http_users_not_found(ngx_http_request_t *r, ngx_str_t *what)
 ngx_int_t
 ngx_http_users_get_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                rc;
-    ngx_str_t                id;
-    ngx_http_users_ctx_t    *ctx;
-    ngx_http_users_batch_t   batch;
+    ngx_int_t                    rc;
+    ngx_str_t                    id;
+    ngx_http_users_ctx_t        *ctx;
+    ngx_http_users_batch_t       batch;
+    ngx_http_users_query_err_t   err;
 
     static ngx_str_t  no_user = ngx_string("no such user");
 
@@ -411,7 +435,16 @@ ngx_http_users_get_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_users_workspace(r, ctx);
+    rc = ngx_http_users_query_expands(r->pool, ctx->lcf, &r->args,
+                                      &ctx->expansions, &err);
+    if (rc == NGX_DECLINED) {
+        return ngx_http_users_error(r, err.status, "invalid_parameter",
+                                    &err.param, &err.reason);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_users_workspace(r, ctx);
+    }
 
     if (rc == NGX_OK && (id.len == 0 || id.len > NGX_HTTP_USERS_MAX_VALUE)) {
         rc = NGX_DECLINED;
@@ -462,6 +495,12 @@ ngx_http_users_start(ngx_http_request_t *r, ngx_http_users_ctx_t **ctxp)
     ctx->request = r;
     ctx->lcf = ngx_http_get_module_loc_conf(r, ngx_http_users_module);
 
+    if (ngx_array_init(&ctx->item, r->pool, 1, sizeof(ngx_http_users_row_t))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     cln->handler = ngx_http_users_cleanup;
     cln->data = ctx;
 
@@ -483,11 +522,9 @@ ngx_http_users_user_done(void *data, redisReply *reply, ngx_int_t status)
 {
     ngx_http_users_ctx_t  *ctx = data;
 
-    off_t                  len;
     ngx_int_t              rc;
-    ngx_chain_t           *out;
     ngx_http_request_t    *r;
-    ngx_http_users_row_t   row;
+    ngx_http_users_row_t  *row;
 
     static ngx_str_t  no_user = ngx_string("no such user");
 
@@ -499,8 +536,14 @@ ngx_http_users_user_done(void *data, redisReply *reply, ngx_int_t status)
         return;
     }
 
+    row = ngx_array_push(&ctx->item);
+    if (row == NULL) {
+        ngx_http_users_finish(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     rc = ngx_http_users_store_user_reply(r->pool, reply,
-                                         ctx->lcf->sources->nelts, &row);
+                                         ctx->lcf->sources->nelts, row);
 
     if (rc == NGX_ABORT) {
         rc = ngx_http_users_error(r, NGX_HTTP_NOT_FOUND, "not_found", NULL,
@@ -509,15 +552,11 @@ ngx_http_users_user_done(void *data, redisReply *reply, ngx_int_t status)
     } else if (rc == NGX_DECLINED) {
         rc = ngx_http_users_error_status(r, NGX_HTTP_BAD_GATEWAY);
 
-    } else if (rc != NGX_OK
-               || ngx_http_users_json_item(r->pool, ctx->lcf, &ctx->perms,
-                                           &row, &out, &len)
-                  != NGX_OK)
-    {
+    } else if (rc != NGX_OK) {
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
 
     } else {
-        rc = ngx_http_users_send_json(r, NGX_HTTP_OK, out, len);
+        rc = ngx_http_users_item(ctx);
     }
 
     ngx_http_users_finish(r, rc);
@@ -727,7 +766,12 @@ ngx_http_users_respond(ngx_http_users_ctx_t *ctx)
     r = ctx->request;
     q = &ctx->query;
 
+    if (ctx->expansions && !ctx->expanded) {
+        return ngx_http_users_expand(ctx, &ctx->result.rows);
+    }
+
     ngx_memzero(&page, sizeof(ngx_http_users_page_t));
+    page.expansions = ctx->expansions;
 
     page.total = ctx->result.total;
     page.count = ctx->result.rows.nelts;
@@ -1180,10 +1224,133 @@ ngx_http_users_wait(ngx_http_request_t *r, ngx_int_t rc)
 }
 
 
+/*
+ * The objects the rows refer to: NGX_DONE while Redis fetches them (the
+ * response follows from ngx_http_users_refs_done), else the response.
+ */
+
+static ngx_int_t
+ngx_http_users_expand(ngx_http_users_ctx_t *ctx, ngx_array_t *rows)
+{
+    ngx_uint_t                   i, n;
+    ngx_http_users_batch_t       batch;
+    ngx_http_users_expansion_t  *x;
+
+    ctx->expanded = 1;
+
+    if (ngx_http_users_store_collect(ctx->request->pool, ctx->lcf->sources,
+                                     rows, ctx->expansions)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    x = ctx->expansions->elts;
+    n = 0;
+
+    for (i = 0; i < ctx->expansions->nelts; i++) {
+        n += x[i].ids.nelts;
+    }
+
+    if (n == 0) {
+        return ngx_http_users_answer(ctx);
+    }
+
+    if (ngx_http_users_store_refs(ctx->request->pool, &ctx->workspace,
+                                  ctx->expansions, &batch)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    switch (ngx_http_users_send(ctx, &batch, ngx_http_users_refs_done)) {
+
+    case NGX_OK:
+        return NGX_DONE;
+
+    case NGX_DECLINED:
+        return ngx_http_users_error_status(ctx->request,
+                                           NGX_HTTP_SERVICE_UNAVAILABLE);
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+static void
+ngx_http_users_refs_done(void *data, redisReply *reply, ngx_int_t status)
+{
+    ngx_http_users_ctx_t  *ctx = data;
+
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    ctx->call = NULL;
+
+    if (status != NGX_OK || reply->type == REDIS_REPLY_ERROR) {
+        ngx_http_users_finish(r, ngx_http_users_failed(r, reply, status));
+        return;
+    }
+
+    rc = ngx_http_users_store_refs_reply(r->pool, reply, ctx->expansions);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_users_answer(ctx);
+
+    } else if (rc == NGX_DECLINED) {
+        rc = ngx_http_users_error_status(r, NGX_HTTP_BAD_GATEWAY);
+
+    } else {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_users_finish(r, rc);
+}
+
+
+/* a list's page, or users_get's user */
+
+static ngx_int_t
+ngx_http_users_answer(ngx_http_users_ctx_t *ctx)
+{
+    return ctx->item.nelts ? ngx_http_users_item(ctx)
+                           : ngx_http_users_respond(ctx);
+}
+
+
+static ngx_int_t
+ngx_http_users_item(ngx_http_users_ctx_t *ctx)
+{
+    off_t         len;
+    ngx_chain_t  *out;
+
+    if (ctx->expansions && !ctx->expanded) {
+        return ngx_http_users_expand(ctx, &ctx->item);
+    }
+
+    if (ngx_http_users_json_item(ctx->request->pool, ctx->lcf, &ctx->perms,
+                                 ctx->item.elts, ctx->expansions, &out, &len)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_users_send_json(ctx->request, NGX_HTTP_OK, out, len);
+}
+
+
+/* NGX_DONE: another round trip is under way, the request stays */
+
 static void
 ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc)
 {
     ngx_connection_t  *c;
+
+    if (rc == NGX_DONE) {
+        return;
+    }
 
     c = r->connection;
 

@@ -40,6 +40,8 @@ static void ngx_http_users_json_items(ngx_http_users_json_t *j,
     ngx_http_users_loc_conf_t *lcf, ngx_array_t *rows);
 static void ngx_http_users_json_object(ngx_http_users_json_t *j,
     ngx_array_t *fields, ngx_http_users_row_t *row);
+static void ngx_http_users_json_expands(ngx_http_users_json_t *j,
+    ngx_array_t *expansions);
 static void ngx_http_users_json_list_value(ngx_http_users_json_t *j,
     ngx_http_users_field_t *f, ngx_str_t *v);
 static void ngx_http_users_json_folded(ngx_http_users_json_t *j,
@@ -103,13 +105,16 @@ ngx_http_users_json_list(ngx_pool_t *pool, ngx_http_users_loc_conf_t *lcf,
 }
 
 
-/* one user, without an envelope */
+/* one user, without an envelope; its expands, if asked for, inside */
 
 ngx_int_t
 ngx_http_users_json_item(ngx_pool_t *pool, ngx_http_users_loc_conf_t *lcf,
-    ngx_str_t *perms, void *row, ngx_chain_t **out, off_t *len)
+    ngx_str_t *perms, ngx_http_users_row_t *row, ngx_array_t *expansions,
+    ngx_chain_t **out, off_t *len)
 {
-    ngx_http_users_json_t  j;
+    ngx_uint_t               i;
+    ngx_http_users_field_t **f;
+    ngx_http_users_json_t    j;
 
     if (ngx_http_users_json_open(&j, pool) != NGX_OK) {
         return NGX_ERROR;
@@ -117,9 +122,64 @@ ngx_http_users_json_item(ngx_pool_t *pool, ngx_http_users_loc_conf_t *lcf,
 
     j.perms = perms;
 
-    ngx_http_users_json_object(&j, lcf->top, row);
+    if (expansions == NULL) {
+        ngx_http_users_json_object(&j, lcf->top, row);
+        return ngx_http_users_json_close(&j, out, len);
+    }
+
+    f = lcf->top->elts;
+
+    ngx_http_users_json_check(&j, yajl_gen_map_open(j.gen));
+
+    for (i = 0; i < lcf->top->nelts; i++) {
+        if (f[i]->permission.len
+            && !ngx_http_users_has_perm(j.perms, &f[i]->permission))
+        {
+            continue;
+        }
+
+        ngx_http_users_json_str(&j, f[i]->name.data, f[i]->name.len);
+        ngx_http_users_json_field(&j, f[i], row);
+    }
+
+    ngx_http_users_json_str(&j, (u_char *) "expands", 7);
+    ngx_http_users_json_expands(&j, expansions);
+
+    ngx_http_users_json_check(&j, yajl_gen_map_close(j.gen));
 
     return ngx_http_users_json_close(&j, out, len);
+}
+
+
+/* {"groups":[{...},...],"roles":[...]}, the names in the order asked */
+
+static void
+ngx_http_users_json_expands(ngx_http_users_json_t *j, ngx_array_t *expansions)
+{
+    ngx_uint_t                   i, k;
+    ngx_http_users_row_t        *row;
+    ngx_http_users_expansion_t  *x;
+
+    ngx_http_users_json_check(j, yajl_gen_map_open(j->gen));
+
+    x = expansions ? expansions->elts : NULL;
+
+    for (i = 0; x && i < expansions->nelts; i++) {
+        ngx_http_users_json_str(j, x[i].expand->name.data,
+                                x[i].expand->name.len);
+
+        ngx_http_users_json_check(j, yajl_gen_array_open(j->gen));
+
+        row = x[i].rows.elts;
+
+        for (k = 0; k < x[i].rows.nelts; k++) {
+            ngx_http_users_json_object(j, x[i].expand->fields, &row[k]);
+        }
+
+        ngx_http_users_json_check(j, yajl_gen_array_close(j->gen));
+    }
+
+    ngx_http_users_json_check(j, yajl_gen_map_close(j->gen));
 }
 
 
@@ -171,6 +231,10 @@ ngx_http_users_json_member(ngx_http_users_json_t *j,
 
     case NGX_HTTP_USERS_ENV_PREV_PAGE:
         ngx_http_users_json_maybe(j, page->prev_page);
+        return;
+
+    case NGX_HTTP_USERS_ENV_EXPANDS:
+        ngx_http_users_json_expands(j, page->expansions);
         return;
 
     case NGX_HTTP_USERS_ENV_NEXT_URL:

@@ -26,6 +26,7 @@ typedef struct {
     ngx_str_t    next_url;      /* data == NULL: null */
     ngx_str_t    prev_url;
     ngx_str_t    perms;         /* the caller's: fields needing others hide */
+    ngx_array_t *expansions;    /* of ngx_http_users_expansion_t, or NULL */
 } ngx_http_users_page_t;
 
 
@@ -33,8 +34,9 @@ ngx_int_t ngx_http_users_json_list(ngx_pool_t *pool,
     ngx_http_users_loc_conf_t *lcf, ngx_http_users_page_t *page,
     ngx_array_t *rows, ngx_chain_t **out, off_t *len);
 ngx_int_t ngx_http_users_json_item(ngx_pool_t *pool,
-    ngx_http_users_loc_conf_t *lcf, ngx_str_t *perms, void *row,
-    ngx_chain_t **out, off_t *len);
+    ngx_http_users_loc_conf_t *lcf, ngx_str_t *perms,
+    ngx_http_users_row_t *row, ngx_array_t *expansions, ngx_chain_t **out,
+    off_t *len);
 ngx_int_t ngx_http_users_json_error(ngx_pool_t *pool, const char *code,
     ngx_str_t *param, ngx_str_t *message, ngx_chain_t **out, off_t *len);
 

@@ -794,6 +794,115 @@ ngx_http_users_query_defaults(ngx_http_users_parse_t *ps)
 }
 
 
+/*
+ * users_expand_param: "groups,roles" -> the expansions asked for (*out
+ * NULL when none). A parameter of its own: lists and single users share it.
+ */
+
+ngx_int_t
+ngx_http_users_query_expands(ngx_pool_t *pool, ngx_http_users_loc_conf_t *lcf,
+    ngx_str_t *args, ngx_array_t **out, ngx_http_users_query_err_t *err)
+{
+    u_char                      *pos, *last, *p, *comma;
+    ngx_int_t                    rc;
+    ngx_uint_t                   i, k, seen;
+    ngx_http_users_arg_t         arg;
+    ngx_http_users_parse_t       ps;
+    ngx_http_users_expand_t     *e;
+    ngx_http_users_expansion_t  *x;
+
+    *out = NULL;
+
+    if (lcf->expands == NULL || lcf->expand_arg.len == 0
+        || args->len > NGX_HTTP_USERS_MAX_ARGS)
+    {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&ps, sizeof(ngx_http_users_parse_t));
+    ps.pool = pool;
+    ps.lcf = lcf;
+    ps.err = err;
+
+    seen = 0;
+    pos = args->data;
+    last = args->data + args->len;
+
+    while (pos < last) {
+        rc = ngx_http_users_query_next(pool, &pos, last, &arg);
+
+        if (rc != NGX_OK || !ngx_http_users_query_is(&arg.name,
+                                                     &lcf->expand_arg))
+        {
+            /* malformed parameters are the list's parser's to report */
+            continue;
+        }
+
+        if (seen++) {
+            (void) ngx_http_users_query_fail(&ps, NGX_HTTP_BAD_REQUEST,
+                                             &lcf->expand_arg,
+                                             "must not be repeated");
+            return NGX_DECLINED;
+        }
+
+        *out = ngx_array_create(pool, lcf->expands->nelts,
+                                sizeof(ngx_http_users_expansion_t));
+        if (*out == NULL) {
+            return NGX_ERROR;
+        }
+
+        e = lcf->expands->elts;
+
+        for (p = arg.value.data; p < arg.value.data + arg.value.len;
+             p = comma + 1)
+        {
+            comma = ngx_strlchr(p, arg.value.data + arg.value.len, ',');
+            if (comma == NULL) {
+                comma = arg.value.data + arg.value.len;
+            }
+
+            for (i = 0; i < lcf->expands->nelts; i++) {
+                if (e[i].name.len == (size_t) (comma - p)
+                    && ngx_strncmp(e[i].name.data, p, comma - p) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (i == lcf->expands->nelts) {
+                (void) ngx_http_users_query_fail(&ps, lcf->invalid_status,
+                                         &lcf->expand_arg,
+                                         "unknown expand \"%*s\"",
+                                         (size_t) ngx_min(comma - p, 64), p);
+                return NGX_DECLINED;
+            }
+
+            x = (*out)->elts;
+
+            for (k = 0; k < (*out)->nelts; k++) {
+                if (x[k].expand == &e[i]) {
+                    break;              /* "groups,groups" is "groups" */
+                }
+            }
+
+            if (k < (*out)->nelts) {
+                continue;
+            }
+
+            x = ngx_array_push(*out);
+            if (x == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memzero(x, sizeof(ngx_http_users_expansion_t));
+            x->expand = &e[i];
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 /* the caller's permissions, comma-separated, hold perm */
 
 ngx_int_t

@@ -48,6 +48,9 @@ typedef struct {
 ngx_int_t ngx_http_users_query_parse(ngx_pool_t *pool,
     ngx_http_users_loc_conf_t *lcf, ngx_str_t *args, ngx_str_t *perms,
     ngx_http_users_query_t *q, ngx_http_users_query_err_t *err);
+ngx_int_t ngx_http_users_query_expands(ngx_pool_t *pool,
+    ngx_http_users_loc_conf_t *lcf, ngx_str_t *args, ngx_array_t **out,
+    ngx_http_users_query_err_t *err);
 ngx_int_t ngx_http_users_query_replace(ngx_pool_t *pool, ngx_str_t *args,
     ngx_str_t *name, ngx_str_t *value, ngx_str_t *out);
 ngx_int_t ngx_http_users_has_perm(ngx_str_t *perms, ngx_str_t *perm);

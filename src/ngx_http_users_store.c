@@ -32,6 +32,8 @@ static ngx_int_t ngx_http_users_store_key(ngx_pool_t *pool, ngx_str_t *ws,
     char *kind, ngx_str_t *name, const char **arg, size_t *len);
 static void ngx_http_users_store_word(ngx_http_users_redis_cmd_t *cmd,
     int i, char *word);
+static ngx_int_t ngx_http_users_store_ids(ngx_array_t *ids,
+    ngx_str_t *value);
 static ngx_int_t ngx_http_users_store_row(ngx_pool_t *pool,
     redisReply *vals, ngx_uint_t nsources, ngx_http_users_row_t *row);
 static ngx_int_t ngx_http_users_store_copy(ngx_pool_t *pool,
@@ -615,6 +617,232 @@ ngx_http_users_store_rows(ngx_pool_t *pool, ngx_str_t *ws,
     }
 
     return NGX_OK;
+}
+
+
+#define NGX_HTTP_USERS_MAX_REFS  1000
+
+
+/* the ids the rows refer to, each once, for every expansion asked for */
+
+ngx_int_t
+ngx_http_users_store_collect(ngx_pool_t *pool, ngx_array_t *sources,
+    ngx_array_t *rows, ngx_array_t *expansions)
+{
+    ngx_str_t                   *src, *from;
+    ngx_uint_t                   i, j, k, n;
+    ngx_http_users_row_t        *row;
+    ngx_http_users_expansion_t  *x;
+
+    x = expansions->elts;
+    src = sources->elts;
+    row = rows->elts;
+
+    for (i = 0; i < expansions->nelts; i++) {
+
+        if (ngx_array_init(&x[i].ids, pool, 8, sizeof(ngx_str_t)) != NGX_OK
+            || ngx_array_init(&x[i].rows, pool, 8,
+                              sizeof(ngx_http_users_row_t))
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        from = x[i].expand->from->elts;
+
+        for (j = 0; j < x[i].expand->from->nelts; j++) {
+
+            for (k = 0; k < sources->nelts; k++) {
+                if (src[k].len == from[j].len
+                    && ngx_strncmp(src[k].data, from[j].data, from[j].len)
+                       == 0)
+                {
+                    break;
+                }
+            }
+
+            if (k == sources->nelts) {
+                continue;           /* not a field of this location */
+            }
+
+            for (n = 0; n < rows->nelts; n++) {
+                if (ngx_http_users_store_ids(&x[i].ids, &row[n].values[k])
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* "1,2" -> ids 1 and 2, unless already there */
+
+static ngx_int_t
+ngx_http_users_store_ids(ngx_array_t *ids, ngx_str_t *value)
+{
+    u_char      *p, *last, *comma;
+    ngx_str_t   *id, *have;
+    ngx_uint_t   i;
+
+    p = value->data;
+    last = value->data + value->len;
+
+    for ( /* void */ ; p && p < last; p = comma + 1) {
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        if (comma == p || ids->nelts == NGX_HTTP_USERS_MAX_REFS) {
+            continue;
+        }
+
+        have = ids->elts;
+
+        for (i = 0; i < ids->nelts; i++) {
+            if (have[i].len == (size_t) (comma - p)
+                && ngx_strncmp(have[i].data, p, comma - p) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i < ids->nelts) {
+            continue;
+        }
+
+        id = ngx_array_push(ids);
+        if (id == NULL) {
+            return NGX_ERROR;
+        }
+
+        id->data = p;
+        id->len = comma - p;
+    }
+
+    return NGX_OK;
+}
+
+
+/* MULTI, HMGET users:{ws}:<key>:<id> <fields...> for each id, EXEC */
+
+ngx_int_t
+ngx_http_users_store_refs(ngx_pool_t *pool, ngx_str_t *ws,
+    ngx_array_t *expansions, ngx_http_users_batch_t *batch)
+{
+    ngx_str_t                   *id, *src;
+    ngx_uint_t                   i, j, k, n;
+    ngx_http_users_redis_cmd_t  *cmd;
+    ngx_http_users_expansion_t  *x;
+
+    x = expansions->elts;
+    n = 0;
+
+    for (i = 0; i < expansions->nelts; i++) {
+        n += x[i].ids.nelts;
+    }
+
+    cmd = ngx_pcalloc(pool, (n + 2) * sizeof(ngx_http_users_redis_cmd_t));
+    if (cmd == NULL
+        || ngx_http_users_store_cmd(pool, &cmd[0], 1) != NGX_OK
+        || ngx_http_users_store_cmd(pool, &cmd[n + 1], 1) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_users_store_word(&cmd[0], 0, "MULTI");
+    ngx_http_users_store_word(&cmd[n + 1], 0, "EXEC");
+
+    batch->cmds = cmd;
+    batch->n = n + 2;
+    batch->scan = 0;
+
+    cmd++;
+
+    for (i = 0; i < expansions->nelts; i++) {
+        id = x[i].ids.elts;
+        src = x[i].expand->sources->elts;
+
+        for (j = 0; j < x[i].ids.nelts; j++, cmd++) {
+            if (ngx_http_users_store_cmd(pool, cmd,
+                                         2 + x[i].expand->sources->nelts)
+                != NGX_OK
+                || ngx_http_users_store_key(pool, ws,
+                                            (char *) x[i].expand->key.data,
+                                            &id[j], &cmd->argv[1],
+                                            &cmd->argvlen[1])
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            ngx_http_users_store_word(cmd, 0, "HMGET");
+
+            for (k = 0; k < x[i].expand->sources->nelts; k++) {
+                cmd->argv[2 + k] = (char *) src[k].data;
+                cmd->argvlen[2 + k] = src[k].len;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* EXEC -> an HMGET array for each id; objects that do not exist are left out */
+
+ngx_int_t
+ngx_http_users_store_refs_reply(ngx_pool_t *pool, redisReply *reply,
+    ngx_array_t *expansions)
+{
+    size_t                       e;
+    ngx_uint_t                   i, j, k, nsrc;
+    ngx_http_users_row_t        *row;
+    ngx_http_users_expansion_t  *x;
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        return NGX_DECLINED;
+    }
+
+    x = expansions->elts;
+    e = 0;
+
+    for (i = 0; i < expansions->nelts; i++) {
+        nsrc = x[i].expand->sources->nelts;
+
+        for (j = 0; j < x[i].ids.nelts; j++, e++) {
+            if (e >= reply->elements) {
+                return NGX_DECLINED;
+            }
+
+            row = ngx_array_push(&x[i].rows);
+            if (row == NULL) {
+                return NGX_ERROR;
+            }
+
+            if (ngx_http_users_store_row(pool, reply->element[e], nsrc, row)
+                != NGX_OK)
+            {
+                return NGX_DECLINED;
+            }
+
+            for (k = 0; k < nsrc; k++) {
+                if (row->values[k].data != NULL) {
+                    break;
+                }
+            }
+
+            if (k == nsrc) {
+                x[i].rows.nelts--;
+            }
+        }
+    }
+
+    return e == reply->elements ? NGX_OK : NGX_DECLINED;
 }
 
 

@@ -16,6 +16,9 @@
  * scan: anything else: one FCALL_RO users_query (redis/users.lua) that
  *   filters, orders and pages in one atomic call, examining at most
  *   users_scan_limit users.
+ *
+ * expands, when asked for, take one more round trip: MULTI, HMGET of each
+ * referenced object, EXEC.
  */
 
 
@@ -25,11 +28,6 @@
 
 #include "ngx_http_users.h"
 #include "ngx_http_users_query.h"
-
-
-typedef struct {
-    ngx_str_t                    *values;     /* data == NULL: null */
-} ngx_http_users_row_t;
 
 
 typedef struct {
@@ -59,6 +57,12 @@ ngx_int_t ngx_http_users_store_user(ngx_pool_t *pool, ngx_str_t *ws,
     ngx_str_t *id, ngx_array_t *sources, ngx_http_users_batch_t *batch);
 ngx_int_t ngx_http_users_store_user_reply(ngx_pool_t *pool,
     redisReply *reply, ngx_uint_t nsources, ngx_http_users_row_t *row);
+ngx_int_t ngx_http_users_store_collect(ngx_pool_t *pool,
+    ngx_array_t *sources, ngx_array_t *rows, ngx_array_t *expansions);
+ngx_int_t ngx_http_users_store_refs(ngx_pool_t *pool, ngx_str_t *ws,
+    ngx_array_t *expansions, ngx_http_users_batch_t *batch);
+ngx_int_t ngx_http_users_store_refs_reply(ngx_pool_t *pool,
+    redisReply *reply, ngx_array_t *expansions);
 ngx_int_t ngx_http_users_store_rows(ngx_pool_t *pool, ngx_str_t *ws,
     ngx_array_t *sources, ngx_http_users_result_t *res,
     ngx_http_users_batch_t *batch);

@@ -59,6 +59,15 @@ for my $i (1 .. 20) {
               map { ($_ => $u{$_}) } sort keys %u);
 }
 
+# the objects ?expands= refers to: groups 2 and 3 (4 does not exist),
+# roles 1 to 3
+redis_cmd('DEL', "users:{t033}:group:$_") for 1 .. 4;
+redis_cmd('HSET', 'users:{t033}:group:2', 'id', 2, 'name', 'Twos');
+redis_cmd('HSET', 'users:{t033}:group:3', 'id', 3, 'name', 'Threes');
+redis_cmd('HSET', 'users:{t033}:role:1', 'id', 1, 'name', 'Admin');
+redis_cmd('HSET', 'users:{t033}:role:2', 'id', 2, 'name', 'Member');
+redis_cmd('HSET', 'users:{t033}:role:3', 'id', 3, 'name', 'Guest');
+
 our $HttpConfig = qq{
     users_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} timeout=2s;
 };
@@ -100,6 +109,13 @@ sub ::page033 {
          . join(',', map { ::u033($_) } @ids) . ']}';
 }
 
+# /api/v1/users adds the expands asked for (none: an empty object)
+sub ::users033 {
+    my $page = ::page033(@_);
+    $page =~ s/\}$/,"expands":{}}/;
+    return $page;
+}
+
 sub ::bad033 {
     my ($param, $message) = @_;
     return qq({"error":"invalid_parameter","parameter":"$param",)
@@ -121,7 +137,7 @@ GET /api/v1/users
 --- response_headers
 Content-Type: application/json
 --- response_body eval
-::page033(1, 'null', 'null', 1, 100, 20, 1 .. 20)
+::users033(1, 'null', 'null', 1, 100, 20, 1 .. 20)
 --- no_error_log
 [error]
 
@@ -133,7 +149,7 @@ Content-Type: application/json
 --- request
 GET /api/v1/users?per_page=15
 --- response_body eval
-::page033(1, 'null', 2, 2, 15, 20, 1 .. 15)
+::users033(1, 'null', 2, 2, 15, 20, 1 .. 15)
 
 
 
@@ -143,7 +159,7 @@ GET /api/v1/users?per_page=15
 --- request
 GET /api/v1/users?page=2&per_page=15
 --- response_body eval
-::page033(2, 1, 'null', 2, 15, 20, 16 .. 20)
+::users033(2, 1, 'null', 2, 15, 20, 16 .. 20)
 
 
 
@@ -153,7 +169,7 @@ GET /api/v1/users?page=2&per_page=15
 --- request
 GET /api/v1/users?per_page=25&page=1
 --- response_body eval
-::page033(1, 'null', 'null', 1, 25, 20, 1 .. 20)
+::users033(1, 'null', 'null', 1, 25, 20, 1 .. 20)
 
 
 
@@ -163,7 +179,7 @@ GET /api/v1/users?per_page=25&page=1
 --- request
 GET /api/v1/users?per_page=50
 --- response_body eval
-::page033(1, 'null', 'null', 1, 50, 20, 1 .. 20)
+::users033(1, 'null', 'null', 1, 50, 20, 1 .. 20)
 
 
 
@@ -173,7 +189,7 @@ GET /api/v1/users?per_page=50
 --- request
 GET /api/v1/users?per_page=100
 --- response_body eval
-::page033(1, 'null', 'null', 1, 100, 20, 1 .. 20)
+::users033(1, 'null', 'null', 1, 100, 20, 1 .. 20)
 
 
 
@@ -183,7 +199,7 @@ GET /api/v1/users?per_page=100
 --- request
 GET /api/v1/users?page=2
 --- response_body eval
-::page033(2, 1, 'null', 1, 100, 20)
+::users033(2, 1, 'null', 1, 100, 20)
 
 
 
@@ -453,3 +469,56 @@ GET /api/v1/projects/5/users?page=0
 --- error_code: 422
 --- response_body eval
 ::bad033('page', 'must be an integer from 1 to 9007199254740991')
+
+
+
+=== TEST 40: expands=groups,roles: the objects the page's users refer to
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?per_page=15&page=2&expands=groups,roles
+--- response_body eval
+my $b = ::page033(2, 1, 'null', 2, 15, 20, 16 .. 20);
+$b =~ s/\}$/,"expands":{"groups":[{"id":2,"name":"Twos"},{"id":3,"name":"Threes"}],"roles":[{"id":2,"name":"Member"},{"id":3,"name":"Guest"}]}}/;
+$b
+--- no_error_log
+[error]
+
+
+
+=== TEST 41: expands=users: the users named by created_by and updated_by
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users?per_page=15&page=2&expands=users
+--- response_body eval
+my $b = ::page033(2, 1, 'null', 2, 15, 20, 16 .. 20);
+$b =~ s/\}$/,"expands":{"users":[{"id":1,"name":"User 1","email":"user1\@example.com"},{"id":15,"name":"Zo\xc3\xab \\"Z\\" O'Neil\\\\","email":"user15\@example.com"},{"id":17,"name":"User 17","email":"user17\@example.com"},{"id":19,"name":"User 19","email":"user19\@example.com"}]}}/;
+$b
+
+
+
+=== TEST 42: /api/v1/users/{id}?expands=groups: inside the user; group 4 does not exist
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+GET /api/v1/users/4?expands=groups
+--- response_body eval
+my $u = ::u033(4);
+$u =~ s/\}$/,"expands":{"groups":[{"id":3,"name":"Threes"}]}}/;
+$u
+
+
+
+=== TEST 43: an unknown expand is a 422, a repeated parameter a 400
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /api/v1/users?expands=groups,teams", "GET /api/v1/users?expands=groups&expands=roles",
+ "GET /api/v1/users/4?expands=teams"]
+--- error_code eval
+[422, 400, 422]
+--- response_body eval
+[::bad033('expands', 'unknown expand \"teams\"'),
+ ::bad033('expands', 'must not be repeated'),
+ ::bad033('expands', 'unknown expand \"teams\"')]
