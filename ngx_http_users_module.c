@@ -22,6 +22,7 @@ static void *ngx_http_users_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_users_access_handler(ngx_http_request_t *r);
+static void ngx_http_users_req_cleanup(void *data);
 static ngx_int_t ngx_http_users_init_process(ngx_cycle_t *cycle);
 static void ngx_http_users_exit_process(ngx_cycle_t *cycle);
 
@@ -493,23 +494,53 @@ ngx_http_users_access_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * The request's state: kept in a pool cleanup as well as in the module
+ * ctx, which an internal redirect clears: a request is authenticated and
+ * limited once, whatever locations it passes through.
+ */
+
 ngx_http_users_req_ctx_t *
 ngx_http_users_req_ctx(ngx_http_request_t *r)
 {
+    ngx_pool_cleanup_t        *cln;
     ngx_http_users_req_ctx_t  *rctx;
 
+    r = r->main;
+
     rctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
-
-    if (rctx == NULL) {
-        rctx = ngx_pcalloc(r->pool, sizeof(ngx_http_users_req_ctx_t));
-        if (rctx == NULL) {
-            return NULL;
-        }
-
-        ngx_http_set_ctx(r, rctx, ngx_http_users_module);
+    if (rctx) {
+        return rctx;
     }
 
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_users_req_cleanup) {
+            rctx = cln->data;
+            ngx_http_set_ctx(r, rctx, ngx_http_users_module);
+            return rctx;
+        }
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_users_req_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    rctx = cln->data;
+    ngx_memzero(rctx, sizeof(ngx_http_users_req_ctx_t));
+
+    cln->handler = ngx_http_users_req_cleanup;
+
+    ngx_http_set_ctx(r, rctx, ngx_http_users_module);
+
     return rctx;
+}
+
+
+static void
+ngx_http_users_req_cleanup(void *data)
+{
+    /* nothing to free: the cleanup only marks the state */
 }
 
 

@@ -119,7 +119,7 @@ ngx_http_users_principal(ngx_http_request_t *r)
 
     ngx_http_users_req_ctx_t  *rctx;
 
-    rctx = ngx_http_get_module_ctx(r->main, ngx_http_users_module);
+    rctx = ngx_http_users_req_ctx(r);
     ctx = rctx ? rctx->auth : NULL;
 
     if (ctx == NULL || !ctx->done || ctx->status != NGX_OK) {

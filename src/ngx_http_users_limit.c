@@ -43,6 +43,8 @@ typedef struct {
     ngx_http_users_limit_zone_t   *zone;
     ngx_str_t                      key;
     ngx_uint_t                     limited;    /* 0: empty key, no limit */
+    ngx_uint_t                     local;      /* decided in shared memory */
+    ngx_uint_t                     share;      /* ... with this divisor */
     ngx_uint_t                     allowed;
     ngx_uint_t                     remaining;
     uint64_t                       retry;      /* us */
@@ -57,6 +59,7 @@ struct ngx_http_users_limit_ctx_s {
     ngx_uint_t                     pending;    /* Redis replies to come */
     ngx_uint_t                     done;
     ngx_uint_t                     failed;     /* CLOSED and Redis failed */
+    ngx_uint_t                     answered;   /* passed: once a request */
     ngx_uint_t                     status;     /* limit_status_e */
 };
 
@@ -84,7 +87,8 @@ static ngx_int_t ngx_http_users_limit_redis_result(
 static void ngx_http_users_limit_failed(ngx_http_users_limit_ctx_t *ctx,
     ngx_http_users_limit_result_t *res);
 static void ngx_http_users_limit_local(ngx_http_users_limit_result_t *res,
-    ngx_uint_t share);
+    ngx_uint_t share, ngx_uint_t commit);
+static void ngx_http_users_limit_commit(ngx_http_users_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_users_limit_decide(ngx_http_request_t *r,
     ngx_http_users_limit_ctx_t *ctx);
 static ngx_int_t ngx_http_users_limit_headers(ngx_http_request_t *r,
@@ -220,6 +224,11 @@ ngx_http_users_limit_phase(ngx_http_request_t *r, ngx_uint_t after_auth)
     ctx = *slot;
 
     if (ctx) {
+        if (ctx->answered) {
+            /* passed already, before an internal redirect */
+            return NGX_DECLINED;
+        }
+
         return ctx->done ? ngx_http_users_limit_decide(r, ctx) : NGX_AGAIN;
     }
 
@@ -261,13 +270,14 @@ static ngx_int_t
 ngx_http_users_limit_start(ngx_http_request_t *r,
     ngx_http_users_limit_ctx_t *ctx, ngx_uint_t after_auth)
 {
-    ngx_uint_t                      i;
+    ngx_uint_t                      i, rejected;
     ngx_http_users_loc_conf_t      *lcf;
     ngx_http_users_limit_zone_t   **z;
     ngx_http_users_limit_result_t  *res;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_users_module);
     z = lcf->limits->elts;
+    rejected = 0;
 
     for (i = 0; i < lcf->limits->nelts; i++) {
 
@@ -299,14 +309,32 @@ ngx_http_users_limit_start(ngx_http_request_t *r,
         res->limited = 1;
 
         if (!z[i]->redis) {
-            ngx_http_users_limit_local(res, 1);
+            ngx_http_users_limit_local(res, 1, 0);
+
+            if (!res->allowed) {
+                rejected = 1;
+            }
+        }
+    }
+
+    /*
+     * Redis is asked only when every local zone would pass: a request
+     * refused anyway spends no one's quota (local zones are charged once
+     * all have said yes, in ngx_http_users_limit_commit())
+     */
+
+    res = ctx->results.elts;
+
+    for (i = 0; !rejected && i < ctx->results.nelts; i++) {
+
+        if (!res[i].limited || !res[i].zone->redis) {
             continue;
         }
 
-        if (z[i]->breaker > ngx_current_msec
-            || ngx_http_users_limit_ask(ctx, res) != NGX_OK)
+        if (res[i].zone->breaker > ngx_current_msec
+            || ngx_http_users_limit_ask(ctx, &res[i]) != NGX_OK)
         {
-            ngx_http_users_limit_failed(ctx, res);
+            ngx_http_users_limit_failed(ctx, &res[i]);
         }
     }
 
@@ -460,7 +488,7 @@ ngx_http_users_limit_failed(ngx_http_users_limit_ctx_t *ctx,
     switch (z->on_error) {
 
     case NGX_HTTP_USERS_LIMIT_LOCAL:
-        ngx_http_users_limit_local(res, z->nodes);
+        ngx_http_users_limit_local(res, z->nodes, 0);
         return;
 
     case NGX_HTTP_USERS_LIMIT_CLOSED:
@@ -479,12 +507,13 @@ ngx_http_users_limit_failed(ngx_http_users_limit_ctx_t *ctx,
 
 /*
  * GCRA in this node's shared memory; share > 1 is a node's part of a
- * limit that several nodes share (Redis failing: on_error=local).
+ * limit that several nodes share (Redis failing: on_error=local). Without
+ * commit, only says whether the request would pass.
  */
 
 static void
 ngx_http_users_limit_local(ngx_http_users_limit_result_t *res,
-    ngx_uint_t share)
+    ngx_uint_t share, ngx_uint_t commit)
 {
     size_t                         size;
     uint32_t                       hash;
@@ -552,14 +581,38 @@ ngx_http_users_limit_local(ngx_http_users_limit_result_t *res,
         res->reset = tat - now;
 
     } else {
-        node->tat = tat + interval;
         res->allowed = 1;
         res->remaining = (now - allow_at) / interval;
         res->retry = 0;
-        res->reset = node->tat - now;
+        res->reset = tat + interval - now;
+
+        if (commit) {
+            node->tat = tat + interval;
+        }
     }
 
+    res->local = 1;
+    res->share = share;
+
     ngx_shmtx_unlock(&shm->shpool->mutex);
+}
+
+
+/* the request passes: the local zones count it now */
+
+static void
+ngx_http_users_limit_commit(ngx_http_users_limit_ctx_t *ctx)
+{
+    ngx_uint_t                      i;
+    ngx_http_users_limit_result_t  *res;
+
+    res = ctx->results.elts;
+
+    for (i = 0; i < ctx->results.nelts; i++) {
+        if (res[i].limited && res[i].local) {
+            ngx_http_users_limit_local(&res[i], res[i].share, 1);
+        }
+    }
 }
 
 
@@ -600,6 +653,9 @@ ngx_http_users_limit_decide(ngx_http_request_t *r,
     }
 
     if (rejected == NULL) {
+        ngx_http_users_limit_commit(ctx);
+        ctx->answered = 1;
+
         if (ctx->status == NGX_HTTP_USERS_LIMIT_NONE) {
             ctx->status = worst ? NGX_HTTP_USERS_LIMIT_PASSED
                                 : NGX_HTTP_USERS_LIMIT_NONE;
@@ -618,6 +674,7 @@ ngx_http_users_limit_decide(ngx_http_request_t *r,
                   &rejected->zone->name);
 
     if (lcf->limit_dry_run) {
+        ctx->answered = 1;
         ctx->status = NGX_HTTP_USERS_LIMIT_REJECTED_DRY_RUN;
         return NGX_OK;
     }
@@ -695,7 +752,7 @@ ngx_http_users_limit_headers(ngx_http_request_t *r,
     }
 
     if (lcf->limit_headers == 2) {
-        q = ngx_sprintf(p, "%ui", z->burst);
+        q = ngx_sprintf(p, "%ui", z->count);
         if (ngx_http_users_limit_header(r, "RateLimit-Limit", p, q - p)
             != NGX_OK)
         {
@@ -791,7 +848,7 @@ ngx_http_users_limit_variable(ngx_http_request_t *r,
     ngx_http_users_req_ctx_t    *rctx;
     ngx_http_users_limit_ctx_t  *ctx;
 
-    rctx = ngx_http_get_module_ctx(r->main, ngx_http_users_module);
+    rctx = ngx_http_users_req_ctx(r);
     status = NGX_HTTP_USERS_LIMIT_NONE;
 
     for (i = 0; rctx && i < 2; i++) {
