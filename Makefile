@@ -1,7 +1,10 @@
 # ngx_http_users_module
 #
 #   make            build the dynamic module and the users-admin tool
-#   make test       install what is missing, build, run the Test::Nginx suites
+#   make test       install what is missing, build, run the unit tests and
+#                   the Test::Nginx suites
+#   make test-asan  the suites again, the module built with ASan and UBSan
+#   make fuzz       each libFuzzer harness for FUZZ_SECONDS (default 60)
 #   make demo       install what is missing, build, start Redis + nginx with data
 #   make demo-stop  stop what make demo started
 #   make bench      benchmark against the static ceiling and OpenResty
@@ -57,6 +60,7 @@ $(ADMIN): tools/users-admin.c
 	$(CC) -O2 -g -Wall -Wextra -o $@ $< -lhiredis -lyajl -lcrypto
 
 test: deps all
+	@t/unit/run.sh
 	@t/run.sh
 
 # The whole suite against the module built with AddressSanitizer and

@@ -14,6 +14,7 @@
 
 #define NGX_HTTP_USERS_MAX_NAME   64
 #define NGX_HTTP_USERS_MAX_NUM    18
+#define NGX_HTTP_USERS_MAX_SHOW   64     /* bytes of a value in a reason */
 
 
 typedef struct {
@@ -70,6 +71,8 @@ static ngx_int_t ngx_http_users_query_number(ngx_str_t *value,
 static ngx_int_t ngx_http_users_query_is(ngx_str_t *name, ngx_str_t *param);
 static ngx_int_t ngx_http_users_query_fail(ngx_http_users_parse_t *ps,
     ngx_uint_t status, ngx_str_t *param, const char *fmt, ...);
+static ngx_str_t *ngx_http_users_query_show(ngx_str_t *s, u_char *buf,
+    u_char *p, size_t len);
 
 
 ngx_int_t
@@ -337,6 +340,8 @@ ngx_http_users_query_sort_list(ngx_http_users_parse_t *ps, ngx_str_t *value,
     ngx_uint_t signs)
 {
     u_char                     *p, *last, *comma;
+    u_char                      buf[NGX_HTTP_USERS_MAX_SHOW * 4];
+    ngx_str_t                   shown;
     ngx_uint_t                  i, desc;
     ngx_http_users_sort_key_t  *key;
     ngx_http_users_sortable_t  *by;
@@ -358,9 +363,9 @@ ngx_http_users_query_sort_list(ngx_http_users_parse_t *ps, ngx_str_t *value,
         if (by == NULL) {
             return ngx_http_users_query_fail(ps, ps->lcf->invalid_status,
                                              &ps->lcf->sort_arg,
-                                             "unknown sort field \"%*s\"",
-                                             (size_t) ngx_min(comma - p, 64),
-                                             p);
+                                             "unknown sort field \"%V\"",
+                                             ngx_http_users_query_show(&shown,
+                                                 buf, p, comma - p));
         }
 
         key = ps->q->sort.elts;
@@ -557,8 +562,8 @@ static ngx_int_t
 ngx_http_users_query_value(ngx_http_users_parse_t *ps,
     ngx_http_users_pred_t *pred, u_char *start, u_char *end)
 {
-    u_char                   *p;
-    ngx_str_t                *v, *allowed;
+    u_char                   *p, buf[NGX_HTTP_USERS_MAX_SHOW * 4];
+    ngx_str_t                *v, *allowed, shown;
     ngx_uint_t                i;
     ngx_http_users_filter_t  *f;
 
@@ -609,9 +614,9 @@ ngx_http_users_query_value(ngx_http_users_parse_t *ps,
         if (i == f->values->nelts) {
             return ngx_http_users_query_fail(ps, ps->lcf->invalid_status,
                                              &f->param,
-                                             "unknown value \"%*s\"",
-                                             (size_t) ngx_min(v->len, 64),
-                                             v->data);
+                                             "unknown value \"%V\"",
+                                             ngx_http_users_query_show(&shown,
+                                                 buf, v->data, v->len));
         }
     }
 
@@ -742,7 +747,9 @@ ngx_http_users_query_finish(ngx_http_users_parse_t *ps)
     }
 
     if (ps->lcf->paging.style == NGX_HTTP_USERS_PAGE_NUMBER) {
-        q->offset = (q->page - 1) * q->limit;
+        /* past 2^53 - 1 rows every page is empty: never wrap around */
+        q->offset = (q->page - 1 > NGX_HTTP_USERS_MAX_PAGE / q->limit)
+                    ? NGX_HTTP_USERS_MAX_PAGE : (q->page - 1) * q->limit;
 
     } else {
         q->page = q->offset / q->limit + 1;
@@ -804,7 +811,9 @@ ngx_http_users_query_expands(ngx_pool_t *pool, ngx_http_users_loc_conf_t *lcf,
     ngx_str_t *args, ngx_array_t **out, ngx_http_users_query_err_t *err)
 {
     u_char                      *pos, *last, *p, *comma;
+    u_char                       buf[4 * NGX_HTTP_USERS_MAX_SHOW];
     ngx_int_t                    rc;
+    ngx_str_t                    shown;
     ngx_uint_t                   i, k, seen;
     ngx_http_users_arg_t         arg;
     ngx_http_users_parse_t       ps;
@@ -872,8 +881,9 @@ ngx_http_users_query_expands(ngx_pool_t *pool, ngx_http_users_loc_conf_t *lcf,
             if (i == lcf->expands->nelts) {
                 (void) ngx_http_users_query_fail(&ps, lcf->invalid_status,
                                          &lcf->expand_arg,
-                                         "unknown expand \"%*s\"",
-                                         (size_t) ngx_min(comma - p, 64), p);
+                                         "unknown expand \"%V\"",
+                                         ngx_http_users_query_show(&shown,
+                                             buf, p, comma - p));
                 return NGX_DECLINED;
             }
 
@@ -910,8 +920,8 @@ ngx_http_users_has_perm(ngx_str_t *perms, ngx_str_t *perm)
 {
     u_char  *p, *last, *comma;
 
-    if (perms == NULL) {
-        return 0;
+    if (perms == NULL || perms->len == 0) {
+        return 0;                 /* no users_permissions: data is NULL */
     }
 
     p = perms->data;
@@ -1169,4 +1179,39 @@ ngx_http_users_query_fail(ngx_http_users_parse_t *ps, ngx_uint_t status,
 
     /* NGX_DECLINED means "not this parameter's kind" inside this file */
     return NGX_ABORT;
+}
+
+
+/* at most 64 bytes of a value, as printable ASCII between double quotes */
+
+static ngx_str_t *
+ngx_http_users_query_show(ngx_str_t *s, u_char *buf, u_char *p, size_t len)
+{
+    u_char         *d;
+    size_t          n;
+    static u_char   hex[] = "0123456789ABCDEF";
+
+    d = buf;
+
+    for (n = ngx_min(len, NGX_HTTP_USERS_MAX_SHOW); n; n--, p++) {
+
+        if (*p == '"' || *p == '\\') {
+            *d++ = '\\';
+            *d++ = *p;
+
+        } else if (*p >= 0x20 && *p < 0x7f) {
+            *d++ = *p;
+
+        } else {
+            *d++ = '\\';
+            *d++ = 'x';
+            *d++ = hex[*p >> 4];
+            *d++ = hex[*p & 0xf];
+        }
+    }
+
+    s->data = buf;
+    s->len = d - buf;
+
+    return s;
 }
