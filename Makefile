@@ -21,8 +21,8 @@ LDFLAGS_USER ?=
 
 MODULE_SRCS := config ngx_http_users_module.c $(wildcard src/*.c src/*.h)
 
-.PHONY: all deps test test-asan demo demo-stop bench bench-scale unit fuzz \
-        clean
+.PHONY: all deps test test-asan demo demo-stop bench bench-scale faults \
+        unit fuzz clean
 
 all: $(MODULE) $(ADMIN)
 
@@ -100,6 +100,11 @@ bench: deps all
 
 bench-scale: deps all
 	@bench/scale.sh
+
+# Redis killed, stalled, restarted, connections dropped, reloads and a
+# binary upgrade under load; then a million requests and the worker's RSS
+faults: deps all
+	@bench/faults.sh $(FAULTS_PART)
 
 unit: $(NGX_BUILD)/objs/Makefile
 	t/unit/run.sh

@@ -363,9 +363,33 @@ ngx_http_users_b64token(u_char *p, u_char *last, ngx_str_t *token)
 
 
 /*
+ * users_auth_query: the token is taken out of the logged request line
+ * before anything can log it (the preaccess limits call this too).
+ */
+
+ngx_int_t
+ngx_http_users_auth_hide(ngx_http_request_t *r)
+{
+    ngx_str_t                   arg;
+    ngx_http_users_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_users_module);
+
+    if (lcf->auth_realm.len == 0 || lcf->auth_query.len == 0
+        || ngx_http_arg(r, lcf->auth_query.data, lcf->auth_query.len, &arg)
+           != NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    return ngx_http_users_auth_redact(r, &arg);
+}
+
+
+/*
  * A token sent as a query parameter would be written to the error log
  * (and access logs with $request) with the request line: that copy of the
- * line gets the value replaced.
+ * line gets the value replaced (once: the copy no longer holds it).
  */
 
 static ngx_int_t

@@ -34,6 +34,9 @@ ngx_int_t ngx_http_users_auth_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_variables(ngx_conf_t *cf);
 void ngx_http_users_auth_init_worker(ngx_http_users_main_conf_t *umcf);
 
+/* users_auth_query: the token out of the logged request line */
+ngx_int_t ngx_http_users_auth_hide(ngx_http_request_t *r);
+
 /* the request's principal, NULL when it has none */
 ngx_http_users_principal_t *ngx_http_users_principal(ngx_http_request_t *r);
 

@@ -6,6 +6,7 @@
 
 #include "ngx_http_users_limit.h"
 #include "ngx_http_users_error.h"
+#include "ngx_http_users_auth.h"
 
 
 #define NGX_HTTP_USERS_LIMIT_BREAKER   1000     /* ms without Redis */
@@ -186,6 +187,12 @@ ngx_http_users_limit_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_users_limit_preaccess(ngx_http_request_t *r)
 {
+    /* a request refused here is logged before users_auth sees its token */
+
+    if (ngx_http_users_auth_hide(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     return ngx_http_users_limit_phase(r, 0);
 }
 

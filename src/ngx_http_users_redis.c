@@ -12,7 +12,8 @@
 
 
 #define NGX_HTTP_USERS_REDIS_BACKOFF_MIN   100
-#define NGX_HTTP_USERS_REDIS_BACKOFF_MAX   5000
+/* at most 1 s (with jitter) between Redis coming back and serving again */
+#define NGX_HTTP_USERS_REDIS_BACKOFF_MAX   800
 
 
 typedef enum {
