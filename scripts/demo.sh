@@ -229,8 +229,9 @@ Try:
   # another workspace
   curl -s '$u/other/users?limit=3'
 
-  # with the token (for when the module checks it)
-  curl -s -H 'Authorization: Bearer $TOKEN' '$u/accounts/users?limit=2'
+  # who the token belongs to; without it: 401 and WWW-Authenticate
+  curl -s -H 'Authorization: Bearer $TOKEN' '$u/user'
+  curl -si '$u/user'
 
 Stop with: make demo-stop   (or scripts/demo.sh stop)
 EOF
