@@ -4,11 +4,12 @@
  * header values (and bare tokens, as from users_auth_query), against a
  * reference written from RFC 6750 section 2.1 and the function's comment:
  *
- *     "Bearer" (any case) 1*SP b64token *SP, or a bare b64token *SP with no
- *     space before it; b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" /
- *     "~" / "+" / "/" ) *"=", at most 512 bytes;
- *     another scheme ("Basic ...": a space, no "Bearer ") is NGX_DECLINED,
- *     anything else NGX_ERROR.
+ *     "Bearer" (any case) 1*SP b64token *SP; b64token = 1*( ALPHA / DIGIT
+ *     / "-" / "." / "_" / "~" / "+" / "/" ) *"=", at most 512 bytes;
+ *     anything not starting with the word "Bearer" (another scheme, or
+ *     none) is NGX_DECLINED; "Bearer" without a well-formed token is
+ *     NGX_ERROR. (A bare token, from users_auth_query, goes to
+ *     ngx_http_users_b64token() directly.)
  *
  * NGX_OK must also give a token that is non-empty, at most 512 bytes, of
  * the b64token alphabet, and inside the header.
@@ -93,25 +94,20 @@ bearer_reference(u_char *p, size_t len, ngx_str_t *token)
 {
     size_t  i, n, start, end;
 
-    static const char  scheme[] = "bearer ";
+    static const char  scheme[] = "bearer";
 
-    for (i = 0; i < 7 && i < len; i++) {
+    for (i = 0; i < 6 && i < len; i++) {
         if ((p[i] | (p[i] >= 'A' && p[i] <= 'Z' ? 0x20 : 0)) != scheme[i]) {
             break;
         }
     }
 
-    if (i == 7) {
-        for (start = 7; start < len && p[start] == ' '; start++) {
-            /* void */
-        }
+    if (i < 6 || (len > 6 && p[6] != ' ')) {
+        return NGX_DECLINED;               /* another scheme, or none */
+    }
 
-    } else {
-        if (memchr(p, ' ', len) != NULL) {
-            return NGX_DECLINED;           /* another scheme */
-        }
-
-        start = 0;
+    for (start = 6; start < len && p[start] == ' '; start++) {
+        /* void */
     }
 
     for (end = len; end > start && p[end - 1] == ' '; end--) {

@@ -149,7 +149,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (why == NULL) {
         one.values = values;
 
-        rc = ngx_http_users_json_item(pool, lcf, perms, &one, &out, &len);
+        rc = ngx_http_users_json_item(pool, lcf, perms, &one, NULL, &out,
+                                      &len);
 
         why = (rc == NGX_OK) ? json_check(lcf, perms, out, len, 1, 0)
                              : "json_item() failed";

@@ -48,14 +48,18 @@ sources() {
     esac
 }
 
-# ngx_http_users_bearer() alone: ngx_http_users_auth.c is the access phase
-# and links half of nginx; the function itself is pure
+# ngx_http_users_bearer() and ngx_http_users_b64token() alone:
+# ngx_http_users_auth.c is the access phase and links half of nginx; the
+# two functions are pure
 extract_bearer() {
     {
         printf '#include "ngx_http_users_auth.h"\n\n'
-        awk '/^ngx_http_users_bearer\(/ { print "ngx_int_t"; on = 1 }
-             on { print }
-             on && /^}/ { exit }' $SRC/ngx_http_users_auth.c
+        for f in ngx_http_users_bearer ngx_http_users_b64token; do
+            awk -v f="$f" '$0 ~ "^" f "\\(" { print "ngx_int_t"; on = 1 }
+                 on { print }
+                 on && /^}/ { exit }' $SRC/ngx_http_users_auth.c
+            printf '\n\n'
+        done
     } > $OUT/bearer_extract.c
 
     grep -q '^}' $OUT/bearer_extract.c || {
