@@ -103,6 +103,8 @@ static ngx_http_users_limit_ctx_t **ngx_http_users_limit_slot(
 static void ngx_http_users_limit_cleanup(void *data);
 static ngx_int_t ngx_http_users_limit_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static void ngx_http_users_limit_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_http_users_limit_node_t *ngx_http_users_limit_lookup(
     ngx_http_users_limit_shm_t *shm, ngx_str_t *key, uint32_t hash);
 static void ngx_http_users_limit_expire(ngx_http_users_limit_shm_t *shm,
@@ -914,10 +916,47 @@ ngx_http_users_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     shm->shpool->data = shm->sh;
 
     ngx_rbtree_init(&shm->sh->rbtree, &shm->sh->sentinel,
-                    ngx_rbtree_insert_value);
+                    ngx_http_users_limit_insert);
     ngx_queue_init(&shm->sh->queue);
 
     return NGX_OK;
+}
+
+
+/* ordered by hash, then by key: the order the lookup walks */
+
+static void
+ngx_http_users_limit_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
+    ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t            **p;
+    ngx_http_users_limit_node_t   *n, *t;
+
+    for ( ;; ) {
+
+        if (node->key != temp->key) {
+            p = (node->key < temp->key) ? &temp->left : &temp->right;
+
+        } else {
+            n = (ngx_http_users_limit_node_t *) node;
+            t = (ngx_http_users_limit_node_t *) temp;
+
+            p = (ngx_memn2cmp(n->data, t->data, n->len, t->len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
 }
 
 
