@@ -4,6 +4,7 @@
 #   make test       install what is missing, build, run the unit tests and
 #                   the Test::Nginx suites
 #   make test-asan  the suites again, the module built with ASan and UBSan
+#   make test-valgrind  a representative subset under valgrind
 #   make fuzz       each libFuzzer harness for FUZZ_SECONDS (default 60)
 #   make demo       install what is missing, build, start Redis + nginx with data
 #   make demo-stop  stop what make demo started
@@ -21,8 +22,8 @@ LDFLAGS_USER ?=
 
 MODULE_SRCS := config ngx_http_users_module.c $(wildcard src/*.c src/*.h)
 
-.PHONY: all deps test test-asan demo demo-stop bench bench-scale faults \
-        unit fuzz clean
+.PHONY: all deps test test-asan test-valgrind demo demo-stop bench \
+        bench-scale faults unit fuzz clean
 
 all: $(MODULE) $(ADMIN)
 
@@ -114,6 +115,10 @@ bench-scale: deps all
 # binary upgrade under load; then a million requests and the worker's RSS
 faults: deps all
 	@bench/faults.sh $(FAULTS_PART)
+
+# a representative subset under valgrind (TEST_NGINX_USE_VALGRIND)
+test-valgrind: deps all
+	@t/valgrind.sh
 
 unit: $(NGX_BUILD)/objs/Makefile
 	t/unit/run.sh

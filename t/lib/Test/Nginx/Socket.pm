@@ -13,7 +13,17 @@ package Test::Nginx::Socket;
 # Environment: TEST_NGINX_BINARY, TEST_NGINX_SERVER_PORT (1984),
 # TEST_NGINX_LOAD_MODULES, TEST_NGINX_LOG_LEVEL (debug), TEST_NGINX_TIMEOUT
 # (3), TEST_NGINX_NO_SHUFFLE, TEST_NGINX_MASTER_PROCESS, TEST_NGINX_SERVROOT,
-# TEST_NGINX_FORCE_RESTART_ON_TEST (1), TEST_NGINX_NO_CLEAN, TEST_NGINX_VERBOSE.
+# TEST_NGINX_FORCE_RESTART_ON_TEST (1), TEST_NGINX_NO_CLEAN, TEST_NGINX_VERBOSE,
+# TEST_NGINX_USE_VALGRIND (see below).
+#
+# TEST_NGINX_USE_VALGRIND=1 runs nginx under valgrind memcheck (a string
+# that is not a number is used as valgrind's options instead of ours), with
+# t/valgrind.suppress when it exists, every process's report in
+# t/servroot/logs/valgrind.<pid>.log.  nginx is stopped after every block
+# and the block fails when a report is not empty (the report is shown).
+# Set TEST_NGINX_TIMEOUT higher too (t/valgrind.sh does).  Blocks whose
+# name ("t/NNN-x.t TEST n: title") matches the regex TEST_NGINX_VALGRIND_SKIP
+# are skipped under valgrind (timing-sensitive ones).
 
 use strict;
 use warnings;
@@ -52,6 +62,7 @@ our $Verbose       = $ENV{TEST_NGINX_VERBOSE};
 our $Sleep         = $ENV{TEST_NGINX_SLEEP} || 0.015;
 our $ForceRestartOnTest = defined $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST}
                           ? $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} : 1;
+our $UseValgrind   = $ENV{TEST_NGINX_USE_VALGRIND};
 our $ConfigPreamble = '';
 our @EnvToNginx;
 our @BlockPreprocessors;
@@ -567,7 +578,43 @@ _EOC_
 }
 
 sub _nginx_cmd {
-    return "$NginxBinary -e $ErrLogFile -p $ServRoot/ -c $ConfFile";
+    my $cmd = "$NginxBinary -e $ErrLogFile -p $ServRoot/ -c $ConfFile";
+    return $cmd unless $UseValgrind;
+    my $opts = $UseValgrind;
+    if ($opts =~ /^\d+$/) {
+        # errors only: nginx frees its pools, not every allocation, at exit
+        $opts = '--tool=memcheck --leak-check=no --num-callers=50 '
+              . '--error-exitcode=99 --track-origins=yes';
+        my $supp = File::Spec->rel2abs('t/valgrind.suppress');
+        $opts .= " --gen-suppressions=all --suppressions=$supp" if -f $supp;
+    }
+    return "valgrind -q $opts --log-file=$LogDir/valgrind.%p.log $cmd";
+}
+
+# Stops nginx and fails the block when a valgrind report is not empty.
+sub check_valgrind {
+    my $name = shift;
+    return unless $UseValgrind;
+    {
+        # memcheck is slow to exit: give the QUIT time before TERM/KILL
+        local $Timeout = $Timeout < 30 ? 30 : $Timeout;
+        stop_nginx($name);
+    }
+    $PrevConfig = undef;
+    my @bad;
+    for my $f (sort glob "$LogDir/valgrind.*.log") {
+        open my $in, '<', $f or next;
+        my $text = do { local $/; <$in> } // '';
+        close $in;
+        push @bad, "$f:\n$text" if $text =~ /\S/;
+        unlink $f;
+    }
+    if (@bad) {
+        Test::More::fail("$name - valgrind reports errors");
+        Test::More::diag($_) for @bad;
+    } else {
+        Test::More::pass("$name - valgrind: no errors");
+    }
 }
 
 sub _tail_error_log {
@@ -602,6 +649,14 @@ sub run_block {
     my $block = shift;
     return if $block->has('SKIP');
     my $name = $block->name;
+    if ($UseValgrind && $ENV{TEST_NGINX_VALGRIND_SKIP}
+        && $name =~ /$ENV{TEST_NGINX_VALGRIND_SKIP}/)
+    {
+        # timing-sensitive blocks (t/valgrind.sh lists them): not weakened,
+        # just not run under valgrind's 20-50x slowdown
+        Test::More::note("$name - skipped under valgrind");
+        return;
+    }
 
     for my $s ($block->sections) {
         next if $Known{$s};
@@ -656,6 +711,7 @@ sub run_block {
                     stop_nginx($name);
                 }
             }
+            check_valgrind($name);
             return;
         }
 
@@ -680,6 +736,11 @@ sub run_block {
         }
         $NginxStarted = 1;
         sleep $Sleep;
+        if ($UseValgrind) {
+            # the daemon writes its pid file (and listens) a while later
+            my $deadline = time + $Timeout;
+            sleep 0.05 while !-s $PidFile && time < $deadline;
+        }
     }
 
     $ErrLogFilePos = 0;
@@ -687,6 +748,7 @@ sub run_block {
         write_user_files($block) if $i > 1;
         run_requests($block, $i - 1);
     }
+    check_valgrind($name);
 }
 
 # ----------------------------------------------------------- requests
