@@ -1,9 +1,12 @@
 
 /*
- * ngx_http_users_module: the content handler.
+ * ngx_http_users_module: the content handlers, users_list and users_get.
  *
- *   parse + validate (no I/O) -> round trip 1: total + ids
+ *   parse + validate (no I/O) -> round trip 1: version, total, ids
+ *                                (a cached page at that version: done)
  *                             -> round trip 2: the rows -> JSON
+ *   (or one users_query call for plans no index answers; expands add a
+ *   round trip for the objects the users refer to)
  */
 
 
@@ -14,6 +17,13 @@
 #include "ngx_http_users_error.h"
 #include "ngx_http_users_cache.h"
 #include "ngx_http_users_auth.h"
+
+
+/* what may stand in a host[:port] copied into URLs and headers */
+#define ngx_http_users_host_char(c)                                          \
+    (((c) >= '0' && (c) <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') \
+     || (c) == '.' || (c) == '-' || (c) == '_' || (c) == ':'                  \
+     || (c) == '[' || (c) == ']')
 
 
 typedef struct {
@@ -30,10 +40,6 @@ typedef struct {
     ngx_http_users_result_t       result;
     ngx_http_users_redis_call_t  *call;        /* NULL: none in flight */
 } ngx_http_users_ctx_t;
-
-
-static ngx_str_t  ngx_http_users_no_workspace =
-    ngx_string("no such workspace");
 
 
 static ngx_int_t ngx_http_users_version(ngx_http_request_t *r,
@@ -83,14 +89,11 @@ static void ngx_http_users_refs_done(void *data, redisReply *reply,
 static ngx_int_t ngx_http_users_answer(ngx_http_users_ctx_t *ctx);
 static ngx_int_t ngx_http_users_item(ngx_http_users_ctx_t *ctx);
 static void ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc);
-
-
-/* what may stand in a host[:port] copied into URLs and headers */
-#define ngx_http_users_host_char(c)                                          \
-    (((c) >= '0' && (c) <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') \
-     || (c) == '.' || (c) == '-' || (c) == '_' || (c) == ':'                  \
-     || (c) == '[' || (c) == ']')
 static void ngx_http_users_cleanup(void *data);
+
+
+static ngx_str_t  ngx_http_users_no_workspace =
+    ngx_string("no such workspace");
 
 
 ngx_int_t
