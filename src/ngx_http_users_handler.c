@@ -82,6 +82,8 @@ static ngx_int_t ngx_http_users_cache_key(ngx_http_users_ctx_t *ctx);
 static ngx_uint_t ngx_http_users_cached(ngx_http_users_ctx_t *ctx,
     ngx_int_t *rc);
 static ngx_int_t ngx_http_users_wait(ngx_http_request_t *r, ngx_int_t rc);
+static ngx_int_t ngx_http_users_again(ngx_http_users_ctx_t *ctx,
+    ngx_http_users_batch_t *batch, ngx_http_users_redis_handler_pt handler);
 static ngx_int_t ngx_http_users_expand(ngx_http_users_ctx_t *ctx,
     ngx_array_t *rows);
 static void ngx_http_users_refs_done(void *data, redisReply *reply,
@@ -658,18 +660,7 @@ ngx_http_users_fetch_rows(ngx_http_users_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    switch (ngx_http_users_send(ctx, &batch, ngx_http_users_rows_done)) {
-
-    case NGX_OK:
-        return NGX_DONE;
-
-    case NGX_DECLINED:
-        return ngx_http_users_error_status(ctx->request,
-                                           NGX_HTTP_SERVICE_UNAVAILABLE);
-
-    default:
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    return ngx_http_users_again(ctx, &batch, ngx_http_users_rows_done);
 }
 
 
@@ -1206,6 +1197,30 @@ ngx_http_users_cached(ngx_http_users_ctx_t *ctx, ngx_int_t *rc)
 }
 
 
+/*
+ * A further round trip, from a reply handler: NGX_DONE while it is under
+ * way, else the status to finalize with.
+ */
+
+static ngx_int_t
+ngx_http_users_again(ngx_http_users_ctx_t *ctx, ngx_http_users_batch_t *batch,
+    ngx_http_users_redis_handler_pt handler)
+{
+    switch (ngx_http_users_send(ctx, batch, handler)) {
+
+    case NGX_OK:
+        return NGX_DONE;
+
+    case NGX_DECLINED:
+        return ngx_http_users_error_status(ctx->request,
+                                           NGX_HTTP_SERVICE_UNAVAILABLE);
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
 /* the content handler's answer once its first Redis call is sent or not */
 
 static ngx_int_t
@@ -1266,18 +1281,7 @@ ngx_http_users_expand(ngx_http_users_ctx_t *ctx, ngx_array_t *rows)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    switch (ngx_http_users_send(ctx, &batch, ngx_http_users_refs_done)) {
-
-    case NGX_OK:
-        return NGX_DONE;
-
-    case NGX_DECLINED:
-        return ngx_http_users_error_status(ctx->request,
-                                           NGX_HTTP_SERVICE_UNAVAILABLE);
-
-    default:
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    return ngx_http_users_again(ctx, &batch, ngx_http_users_refs_done);
 }
 
 
