@@ -128,3 +128,51 @@ fuzz: $(NGX_BUILD)/objs/Makefile
 
 clean:
 	rm -rf $(BUILD) t/servroot
+
+# ---------------------------------------------------------------- Debian
+#
+#   make deb       build/deb/libnginx-mod-http-users_<version>_<arch>.deb,
+#                  built as Debian builds its nginx modules (debian/,
+#                  dh-sequence-nginx), then checked by lintian if installed
+#   make test-deb  install that package with dpkg, nginx -t, one request
+#                  through a shipped conf file, purge (root; t/deb.sh)
+#
+# The tree is copied to build/deb/libnginx-mod-http-users/ and built there:
+# dpkg-buildpackage writes its results in the parent directory, build/deb/,
+# and nothing lands in the checkout or outside it.
+
+DEB_PKG     := libnginx-mod-http-users
+DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_DIR     := $(BUILD)/deb
+DEB_FILE    := $(DEB_DIR)/$(DEB_PKG)_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_SRCS    := $(MODULE_SRCS) tools/users-admin.c redis/users.lua \
+               $(wildcard conf/*.conf debian/* debian/source/*) \
+               docs/users-admin.1 README.md docs/SCHEMA.md docs/SECURITY.md
+LINTIAN     ?= lintian
+
+.PHONY: deb test-deb
+
+deb: $(DEB_FILE)
+
+$(DEB_FILE): $(DEB_SRCS)
+	@scripts/deps.sh deb
+	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/$(DEB_PKG)
+	@tar -cf - --exclude=./build --exclude=./.git --exclude=./t/servroot \
+	    --exclude=./fuzz/out . | tar -xf - -C $(DEB_DIR)/$(DEB_PKG)
+	@echo "deb: dpkg-buildpackage -us -uc -b (log in $(DEB_DIR)/build.log)"
+	@cd $(DEB_DIR)/$(DEB_PKG) && \
+	    dpkg-buildpackage -us -uc -b -Jauto > $(DEB_DIR)/build.log 2>&1 || \
+	    { tail -30 $(DEB_DIR)/build.log; exit 1; }
+	@rm -rf $(DEB_DIR)/$(DEB_PKG)
+	@if command -v $(LINTIAN) >/dev/null; then \
+	    echo "deb: $(LINTIAN)"; \
+	    $(LINTIAN) --fail-on error $(DEB_DIR)/*.changes || \
+	        { rm -f $(DEB_FILE); exit 1; }; \
+	else \
+	    echo "deb: lintian not installed, not run"; \
+	fi
+	@ls -l $(DEB_DIR)/*.deb
+
+test-deb: deps $(DEB_FILE)
+	@t/deb.sh $(DEB_FILE)

@@ -10,6 +10,13 @@ pkgs="nginx nginx-dev libhiredis-dev libyajl-dev libssl-dev redis-server
       liblist-moreutils-perl libtest-longstring-perl
       libipc-run-perl"
 
+# `scripts/deps.sh deb` (make deb): debian/control's Build-Depends and
+# what dpkg-buildpackage runs, instead of the list above
+if [ "${1:-}" = deb ]; then
+    pkgs="build-essential debhelper dpkg-dev nginx nginx-dev libhiredis-dev
+          libyajl-dev libssl-dev"
+fi
+
 missing=""
 for p in $pkgs; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
