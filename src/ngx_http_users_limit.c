@@ -365,6 +365,7 @@ ngx_http_users_limit_ask(ngx_http_users_limit_ctx_t *ctx,
     size_t                         argvlen[6];
     ngx_http_users_redis_cmd_t     cmd;
     ngx_http_users_limit_zone_t   *z;
+    ngx_http_users_redis_route_t   route;
 
     z = res->zone;
 
@@ -395,7 +396,14 @@ ngx_http_users_limit_ask(ngx_http_users_limit_ctx_t *ctx,
     cmd.argv = argv;
     cmd.argvlen = argvlen;
 
-    rc = ngx_http_users_redis_send(&cmd, 1, ngx_http_users_limit_reply, res,
+    /* a write: its key's primary, never sent twice */
+
+    ngx_memzero(&route, sizeof(ngx_http_users_redis_route_t));
+    route.key.data = key;
+    route.key.len = len;
+
+    rc = ngx_http_users_redis_send(&route, &cmd, 1,
+                                   ngx_http_users_limit_reply, res,
                                    &res->call);
     if (rc != NGX_OK) {
         return rc;

@@ -1,5 +1,6 @@
 #!/bin/sh
 # Builds and runs the unit tests of the OData and query-string parsers
+# and of what Redis Cluster says (slots, redirections, slot maps)
 # with ASan and UBSan.
 #
 #   t/unit/run.sh           uses $CC (default clang, whose UBSan sees
@@ -39,11 +40,15 @@ $CC $CFLAGS -o $OUT/query_test \
     t/unit/query_test.c t/unit/ngx_stubs.c fuzz/users_conf.c \
     $SRC/ngx_http_users_query.c $SRC/ngx_http_users_odata.c
 
+$CC $CFLAGS -o $OUT/cluster_test \
+    t/unit/cluster_test.c t/unit/ngx_stubs.c \
+    $SRC/ngx_http_users_cluster_parse.c
+
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 
 status=0
 
-for test in odata_test query_test; do
+for test in odata_test query_test cluster_test; do
     echo "== $test"
     $OUT/$test || status=1
 done
