@@ -9,13 +9,20 @@ use warnings;
 use v5.10.1;
 
 use Exporter 'import';
+use POSIX ();
 use Time::HiRes qw(time sleep);
 use File::Path qw(make_path remove_tree);
 use UsersTest qw(redis_start free_port redis_cmd_port);
 
-our @EXPORT_OK = qw(cluster_start sentinel_start key_slot);
+our @EXPORT_OK = qw(cluster_start sentinel_start key_slot traffic_start);
 
 our $Cli = $ENV{TEST_REDIS_CLI} // 'redis-cli';
+
+# a signal ends the file through exit, so that UsersTest's END stops the
+# servers it started (a cluster is six of them)
+for my $sig (qw(INT TERM HUP PIPE)) {
+    $SIG{$sig} = sub { exit 128 + 1 } unless $SIG{$sig};
+}
 
 
 # CRC16/XMODEM of the hash tag, modulo 16384: written from the cluster
@@ -228,6 +235,92 @@ package UsersCluster::Cluster {
     sub stop { $_->stop for grep { $_ } @{ $_[0]{nodes} } }
 }
 
+# ------------------------------------------------------------- traffic
+
+# Starts $o{clients} (4) processes sending the requests of $o{requests}
+# ([port, path, expected body or undef, \%headers]) in turn, as fast as
+# they answer, until stopped. ->stop returns a summary: total, ok, wrong
+# (200 with another body), errors (any other status, or none), and
+# ->{log}: [t, client, path, status, ms, ok] of every request, t in
+# seconds from the start.
+sub traffic_start {
+    my (%o) = @_;
+    my $dir = "$UsersTest::Root/build/test-traffic-$$-" . int(rand 1e9);
+    make_path($dir);
+    my $t0 = time;
+    my @kids;
+    for my $k (1 .. ($o{clients} // 4)) {
+        my $pid = fork // die "traffic: fork: $!\n";
+        if ($pid == 0) {
+            $SIG{TERM} = 'DEFAULT';
+            open my $out, '>', "$dir/$k" or POSIX::_exit(1);
+            my $i = $k;
+            until (-e "$dir/stop") {
+                my $r = $o{requests}[$i++ % @{ $o{requests} }];
+                my $t = time;
+                my ($status, undef, $body) = UsersTest::http_get($r->[0], $r->[1],
+                                                                 %{ $r->[3] // {} });
+                my $ms = (time - $t) * 1000;
+                my $ok = defined $status && $status == 200
+                         && (!defined $r->[2] || $body eq $r->[2]) ? 1 : 0;
+                my $kind = $ok ? 'ok' : defined $status && $status == 200 ? 'wrong' : 'error';
+                printf $out "%.4f\t%d\t%s\t%s\t%.2f\t%s\n", $t - $t0, $k, $r->[1],
+                            $status // 'none', $ms, $kind;
+                if ($kind ne 'ok' && $o{keep}) {
+                    open my $w, '>>', "$dir/bodies" or next;
+                    print $w "$r->[1] $kind: " . ($body // $UsersTest::HttpError // '') . "\n";
+                }
+                sleep $o{pause} if $o{pause};
+            }
+            close $out;
+            POSIX::_exit(0);
+        }
+        push @kids, $pid;
+    }
+    return bless { dir => $dir, kids => \@kids, t0 => $t0 }, 'UsersCluster::Traffic';
+}
+
+
+package UsersCluster::Traffic {
+    use Time::HiRes qw(time sleep);
+
+    sub t0 { $_[0]{t0} }
+
+    sub stop {
+        my $self = shift;
+        open my $fh, '>', "$self->{dir}/stop" or die "$self->{dir}: $!\n";
+        close $fh;
+        waitpid($_, 0) for @{ $self->{kids} };
+        my %sum = (total => 0, ok => 0, wrong => 0, error => 0, log => []);
+        for my $k (1 .. @{ $self->{kids} }) {
+            open my $in, '<', "$self->{dir}/$k" or next;
+            while (<$in>) {
+                chomp;
+                my @f = split /\t/;
+                push @{ $sum{log} }, \@f;
+                $sum{total}++;
+                $sum{ $f[5] }++;
+            }
+        }
+        if (open my $b, '<', "$self->{dir}/bodies") {
+            local $/;
+            $sum{bodies} = <$b>;
+        }
+        @{ $sum{log} } = sort { $a->[0] <=> $b->[0] } @{ $sum{log} };
+        File::Path::remove_tree($self->{dir});
+        return \%sum;
+    }
+
+    sub DESTROY {
+        my $self = shift;
+        local ($?, $@);
+        return unless -d $self->{dir};
+        if (open my $fh, '>', "$self->{dir}/stop") { close $fh }
+        waitpid($_, 0) for @{ $self->{kids} };
+        File::Path::remove_tree($self->{dir});
+    }
+}
+
 # ------------------------------------------------------------- sentinel
 
 # One master, $o{replicas} (1) replicas, $o{sentinels} (3) sentinels that
@@ -360,6 +453,12 @@ A master (functions loaded), C<replicas> (1) replicas and C<sentinels>
 (3) sentinels monitoring it as C<name> ("users"), quorum 2,
 down-after-milliseconds C<down_after> (1000). The object has C<master>,
 C<replicas>, C<sentinels>, C<directive>, C<master_port>, C<stop>.
+
+=item traffic_start(clients =E<gt> N, requests =E<gt> [[port, path, body, headers]...])
+
+Clients sending the requests in turn until C<stop>, which returns
+C<total>, C<ok>, C<wrong> (200 with another body), C<error> and C<log>
+(one [seconds, client, path, status, ms, kind] a request).
 
 =item key_slot($key)
 
