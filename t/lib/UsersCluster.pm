@@ -328,7 +328,7 @@ package UsersCluster::Traffic {
 sub sentinel_start {
     my (%o) = @_;
     my $name = $o{name} // 'users';
-    my $master = redis_start(functions => $o{functions});
+    my $master = redis_start(exists $o{functions} ? (functions => $o{functions}) : ());
     my @replicas = map {
         redis_start(functions => undef,
                     args => ['--replicaof', '127.0.0.1', $master->port])
