@@ -49,6 +49,13 @@ my $Config = q{
             users_sort name default;
             users_filter q search fields=name;
         }
+        location = /rusers {
+            users_redis_read replica;
+            users_workspace se1;
+            users_list;
+            users_field id int;
+            users_field name string;
+        }
         location = /limited {
             users_limit sentinel;
             alias html/ok.txt;
@@ -80,6 +87,20 @@ sub wait_ok {
 }
 
 ok(wait_ok('/users', 5), 'the module found the master');
+
+# reads of a replica-read location go to the replica Sentinel lists, once
+# a lag check found it caught up
+{
+    my $deadline = time + 10;
+    my $exec = 0;
+    while (time < $deadline && !$exec) {
+        $replica->cmd('CONFIG', 'RESETSTAT');
+        my ($status) = http_get($ngx->port, '/rusers');
+        ($exec) = $replica->cmd('INFO', 'commandstats') =~ /cmdstat_exec:calls=(\d+)/;
+        sleep 0.1;
+    }
+    ok($exec, 'replica reads go to the replica Sentinel names');
+}
 
 my @requests;
 for my $path ('/users?limit=4', '/users?limit=4&offset=4', '/users?q=user+3') {
