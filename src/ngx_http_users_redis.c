@@ -130,6 +130,13 @@ ngx_http_users_redis_parse(ngx_conf_t *cf, ngx_http_users_redis_conf_t *rcf)
             && ngx_strlchr(value[i].data, value[i].data + value[i].len, '=')
                == NULL)
         {
+            if (ngx_strlchr(value[i].data, value[i].data + value[i].len, ':')
+                != NULL)
+            {
+                return "takes several addresses only with \"cluster\" "
+                       "or \"sentinel=\"";
+            }
+
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid parameter \"%V\"", &value[i]);
             return NGX_CONF_ERROR;
