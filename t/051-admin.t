@@ -649,6 +649,7 @@ my %Given = (
     future => 'uk_t051future_token_01',
     stdin  => 'uk_t051_stdin_token_0001',
     other  => 'uk_t051_other_workspace',
+    long   => 'uk_' . ('L' x 509),         # 512 bytes: the longest
 );
 
 sub tkey { 'users:token:' . sha256_hex($_[0]) }
@@ -753,7 +754,7 @@ cmd($r, 'DEL', map { tkey($_) } values %Given);
     my $u = "(users-admin --help for usage)\n";
     for my $c (
         [ [ '--token', 'uk_short' ],
-          "users-admin: invalid --token: 8 bytes, not 16 to 512\n" ],
+          "users-admin: invalid --token: 8 bytes, fewer than 16\n" ],
         [ [ '--token', 'uk_' . ('L' x 510) ],
           "users-admin: invalid --token: longer than 512 bytes\n" ],
         [ [ '--token', 'uk_has space_0123456' ],
@@ -799,6 +800,18 @@ cmd($r, 'DEL', map { tkey($_) } values %Given);
     ($rc, $out, $err) = run_admin([ 'token-create', $ws, '7', '--token', '-' ],
                                   '');
     is($rc, 2, '--token - empty: 2');
+    is($err, "users-admin: invalid --token: 0 bytes, fewer than 16\n$u",
+       '--token - empty: message');
+    ($rc, $out, $err) = run_admin([ 'token-create', $ws, '7', '--token', '-' ],
+                                  ('L' x 513) . "\n");
+    is($err, "users-admin: invalid --token: longer than 512 bytes\n$u",
+       '--token - of 513 bytes: refused');
+
+    # the longest allowed, from standard input with CR LF
+    ($rc, $out, $err) = run_admin([ 'token-create', $ws, '7', '--token', '-' ],
+                                  "$Given{long}\r\n");
+    is($rc, 0, '--token - of 512 bytes: 0') or diag $err;
+    is(cmd($r, 'HGET', tkey($Given{long}), 'user'), 7, '512 bytes: stored');
 
     is_deeply([ grep { cmd($r, 'EXISTS', tkey($_)) }
                 'uk_short', 'uk_' . ('L' x 510), 'uk_has space_0123456' ],
@@ -869,6 +882,9 @@ _EOC_
     my ($st, $h, $body) = get($ngx, '/user', $Given{future});
     is($st, 200, 'given token, expiring later: 200');
     is($body, '{"id":8,"name":""}', 'the caller in t051');
+
+    ($st, $h, $body) = get($ngx, '/user', $Given{long});
+    is("$st $body", '200 {"id":7,"name":""}', '512-byte given token: 200');
 
     ($st, $h, $body) = get($ngx, '/user', $Given{stdin});
     is("$st $body", '200 {"id":9,"name":""}', 'token from stdin: user 9');
