@@ -246,8 +246,9 @@ static const char  ua_help_schema[] =
 "        --member  id-list fields and the membership kind each keeps\n"
 "                  (a conf's \"member\" filters and users_scope)\n"
 "        --case    fields whose values import folds to lower or upper\n"
-"                  case (a conf's \"case=\" filters); users already\n"
-"                  stored are not changed\n"
+"                  case (a conf's \"case=\" filters): kept in the\n"
+"                  schema in Redis, so every later import folds them;\n"
+"                  users already stored are not changed\n"
 "      --from-conf takes the options from the file's one line\n"
 "        # users-admin schema <ws> --sort ... --enum ...\n"
 "      (every conf/*.conf that lists users carries one)\n";
@@ -272,7 +273,7 @@ static const char  ua_help_import_objects[] =
 "      what users_expand shows): each line replaces the hash\n"
 "      users:{ws}:<kind>:<id> with exactly its fields and \"id\", checked\n"
 "      first by users_object_validate, written by users_object_upsert.\n"
-"      Kinds u, ix, m and meta are the library's own keys.\n";
+"      Kinds u, ix, m and meta are refused: the library's own keys.\n";
 
 
 static const char  ua_help_delete[] =
