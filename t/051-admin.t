@@ -99,7 +99,9 @@ like($out, qr/^usage: users-admin/, '--help prints the usage');
         my ($rc2, $h2) = run_admin([ 'help', $c ]);
         is($rc1, 0, "$c --help: 0");
         is($h2, $h1, "help $c: the same text");
-        my ($entry) = $h1 =~ /\Ausage: users-admin \[options\] \Q$c\E \.\.\.\n\n(.*)\n\(users-admin --help: the options and every command\)\n\z/s;
+        my $head = "usage: users-admin [options] $c ...\n\n";
+        my $tail = "\n(users-admin --help: the options and every command)\n";
+        my ($entry) = $h1 =~ /\A\Q$head\E(.*)\Q$tail\E\z/s;
         ok(defined $entry && index($all, $entry) >= 0,
            "$c --help: its entry of --help");
     }
@@ -828,9 +830,9 @@ SKIP: {
         unless $ENV{TEST_NGINX_LOAD_MODULES};
 
     my $rport = $ENV{TEST_NGINX_REDIS_PORT};
-    my $ngx = nginx_start(name => 't051', http_config => <<"_EOC_", config => <<'_EOC_');
-    users_redis 127.0.0.1:$rport timeout=2s;
-_EOC_
+    my $http = "users_redis 127.0.0.1:$rport timeout=2s;";
+    my $ngx = nginx_start(name => 't051', http_config => $http,
+                          config => <<'_EOC_');
         location = /user {
             users_auth       "t051";
             users_get        $users_user_id;
