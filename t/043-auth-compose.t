@@ -182,6 +182,19 @@ qr/\[emerg\] .*the duplicate "users_role" variable/
 
 
 
+=== TEST 4b: ... nor $users_workspace by auth_request_set
+--- config
+    location = /x {
+        auth_request /y;
+        auth_request_set $users_workspace $sent_http_x_ws;
+        alias html/ok.txt;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*the duplicate "users_workspace" variable/
+
+
+
 === TEST 5: a literal users_workspace at server level over a users_auth location: refused
 --- config eval: $::Include
 --- user_files
