@@ -97,7 +97,8 @@ ngx_int_t
 ngx_http_users_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_chain_t *out, off_t len)
 {
-    ngx_int_t  rc;
+    ngx_int_t     rc;
+    ngx_chain_t  *cl;
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
@@ -110,6 +111,12 @@ ngx_http_users_send_json(ngx_http_request_t *r, ngx_uint_t status,
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
         return rc;
+    }
+
+    /* a subrequest's body (SSI) is a part of its parent's, not its end */
+
+    for (cl = out; r != r->main && cl; cl = cl->next) {
+        cl->buf->last_buf = 0;
     }
 
     return ngx_http_output_filter(r, out);
