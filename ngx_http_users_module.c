@@ -22,6 +22,7 @@ static void *ngx_http_users_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_users_access_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_subrequest_handler(ngx_http_request_t *r);
 static void ngx_http_users_req_cleanup(void *data);
 static ngx_int_t ngx_http_users_init_process(ngx_cycle_t *cycle);
 static void ngx_http_users_exit_process(ngx_cycle_t *cycle);
@@ -216,7 +217,7 @@ static ngx_command_t  ngx_http_users_commands[] = {
       NULL },
 
     { ngx_string("users_limit_zone"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_2MORE,
       ngx_http_users_limit_zone,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -469,6 +470,13 @@ ngx_http_users_postconfiguration(ngx_conf_t *cf)
         }
 
         *h = ngx_http_users_access_handler;
+
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_http_users_subrequest_handler;
     }
 
     return ngx_http_users_limit_init(cf);
@@ -491,6 +499,25 @@ ngx_http_users_access_handler(ngx_http_request_t *r)
     lrc = ngx_http_users_limit_access(r);
 
     return (lrc == NGX_DECLINED) ? rc : lrc;
+}
+
+
+/* nginx runs no access phase for a subrequest: its handlers run here */
+
+static ngx_int_t
+ngx_http_users_subrequest_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    if (r == r->main) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_users_access_handler(r);
+
+    /* NGX_OK would skip the rest of the phase (try_files, mirror) */
+
+    return (rc == NGX_OK) ? NGX_DECLINED : rc;
 }
 
 
