@@ -171,9 +171,10 @@ static ngx_table_elt_t *ngx_http_users_limit_header(ngx_http_request_t *r,
 static ngx_int_t ngx_http_users_limit_reject(ngx_http_request_t *r,
     ngx_http_users_limit_state_t *st, ngx_http_users_limit_result_t *res);
 static void ngx_http_users_limit_cleanup(void *data);
-static ngx_uint_t ngx_http_users_limit_breaker_open(ngx_http_request_t *r);
-static void ngx_http_users_limit_trip(void);
-static void ngx_http_users_limit_close(void);
+static ngx_uint_t ngx_http_users_limit_breaker_open(ngx_http_request_t *r,
+    ngx_http_users_limit_zone_t *z);
+static void ngx_http_users_limit_trip(ngx_http_users_limit_zone_t *z);
+static void ngx_http_users_limit_close(ngx_http_users_limit_zone_t *z);
 static void ngx_http_users_limit_probe(ngx_http_users_limit_breaker_t *b);
 static void ngx_http_users_limit_probed(void *data, redisReply *reply,
     ngx_int_t status);
@@ -212,9 +213,6 @@ static ngx_str_t  ngx_http_users_limit_statuses[] = {
     ngx_string("REJECTED")
 };
 
-
-/* shared memory; per process, set where the zone is initialized */
-static ngx_http_users_limit_breaker_t  *ngx_http_users_limit_breaker;
 
 /* the results of this worker waiting for Redis */
 static ngx_queue_t  ngx_http_users_limit_waiting;
@@ -534,13 +532,13 @@ ngx_http_users_limit_start(ngx_http_request_t *r,
             continue;
         }
 
-        if (ngx_http_users_limit_breaker_open(r)) {
+        if (ngx_http_users_limit_breaker_open(r, res[i].zone)) {
             ngx_http_users_limit_failed(ctx, &res[i]);
             continue;
         }
 
         if (ngx_http_users_limit_ask(ctx, &res[i]) != NGX_OK) {
-            ngx_http_users_limit_trip();
+            ngx_http_users_limit_trip(res[i].zone);
             ngx_http_users_limit_failed(ctx, &res[i]);
         }
     }
@@ -660,11 +658,11 @@ ngx_http_users_limit_reply(void *data, redisReply *reply, ngx_int_t status)
 
     if (status != NGX_OK) {
         /* Redis did not answer: the breaker opens for every worker */
-        ngx_http_users_limit_trip();
+        ngx_http_users_limit_trip(res->zone);
         ngx_http_users_limit_failed(ctx, res);
 
     } else {
-        ngx_http_users_limit_close();
+        ngx_http_users_limit_close(res->zone);
 
         if (ngx_http_users_limit_redis_result(res, reply) != NGX_OK) {
             ngx_http_users_limit_failed(ctx, res);
@@ -870,7 +868,7 @@ ngx_http_users_limit_full(ngx_http_users_limit_result_t *res,
     ngx_http_users_limit_zone_t  *z;
 
     z = res->zone;
-    closed = (z->on_error == NGX_HTTP_USERS_LIMIT_CLOSED && !z->redis);
+    closed = (z->on_error == NGX_HTTP_USERS_LIMIT_CLOSED);
 
     if (incident) {
         ngx_log_error(NGX_LOG_ERR, res->ctx->request->connection->log, 0,
@@ -1333,15 +1331,16 @@ ngx_http_users_limit_variable(ngx_http_request_t *r,
  */
 
 static ngx_uint_t
-ngx_http_users_limit_breaker_open(ngx_http_request_t *r)
+ngx_http_users_limit_breaker_open(ngx_http_request_t *r,
+    ngx_http_users_limit_zone_t *z)
 {
     ngx_msec_t                       at, lease;
     ngx_http_users_main_conf_t      *umcf;
     ngx_http_users_limit_breaker_t  *b;
 
-    b = ngx_http_users_limit_breaker;
+    b = z->breaker->data;
 
-    if (b == NULL || !b->open) {
+    if (!b->open) {
         return 0;
     }
 
@@ -1365,15 +1364,11 @@ ngx_http_users_limit_breaker_open(ngx_http_request_t *r)
 
 
 static void
-ngx_http_users_limit_trip(void)
+ngx_http_users_limit_trip(ngx_http_users_limit_zone_t *z)
 {
     ngx_http_users_limit_breaker_t  *b;
 
-    b = ngx_http_users_limit_breaker;
-
-    if (b == NULL) {
-        return;
-    }
+    b = z->breaker->data;
 
     if (ngx_atomic_cmp_set(&b->open, 0, 1)) {
         b->probe_at = ngx_current_msec + NGX_HTTP_USERS_LIMIT_PROBE;
@@ -1388,13 +1383,13 @@ ngx_http_users_limit_trip(void)
 
 
 static void
-ngx_http_users_limit_close(void)
+ngx_http_users_limit_close(ngx_http_users_limit_zone_t *z)
 {
     ngx_http_users_limit_breaker_t  *b;
 
-    b = ngx_http_users_limit_breaker;
+    b = z->breaker->data;
 
-    if (b && b->open && ngx_atomic_cmp_set(&b->open, 1, 0)) {
+    if (b->open && ngx_atomic_cmp_set(&b->open, 1, 0)) {
         ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                       "users_limit: Redis answers again; zones are counted "
                       "there again");
@@ -1432,7 +1427,12 @@ ngx_http_users_limit_probed(void *data, redisReply *reply, ngx_int_t status)
     ngx_http_users_limit_breaker_t  *b = data;
 
     if (status == NGX_OK && reply->type != REDIS_REPLY_ERROR) {
-        ngx_http_users_limit_close();
+        if (ngx_atomic_cmp_set(&b->open, 1, 0)) {
+            ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                          "users_limit: Redis answers again; zones are "
+                          "counted there again");
+        }
+
         return;
     }
 
@@ -1553,7 +1553,6 @@ ngx_http_users_limit_init_breaker(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     shm_zone->data = b;
-    ngx_http_users_limit_breaker = b;
 
     return NGX_OK;
 }
@@ -1689,9 +1688,7 @@ ngx_http_users_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_users_main_conf_t  *umcf = conf;
 
-    u_char                            *p, c;
     char                              *rv;
-    size_t                             len;
     ssize_t                            size;
     ngx_int_t                          rc;
     ngx_str_t                         *value, definition;
@@ -1700,36 +1697,6 @@ ngx_http_users_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_compile_complex_value_t   ccv;
 
     value = cf->args->elts;
-
-    /* the name goes into headers and Redis hash tags as it is */
-
-    for (i = 0; i < value[1].len; i++) {
-        c = value[1].data[i];
-
-        if ((c < 'a' || c > 'z') && (c < 'A' || c > 'Z')
-            && (c < '0' || c > '9') && c != '_' && c != '-')
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid zone name \"%V\" (letters, digits, "
-                               "\"_\" and \"-\")", &value[1]);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    for (len = 0, i = 1; i < cf->args->nelts; i++) {
-        len += value[i].len + 1;
-    }
-
-    definition.data = ngx_pnalloc(cf->pool, len);
-    if (definition.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    for (p = definition.data, i = 1; i < cf->args->nelts; i++) {
-        p = ngx_sprintf(p, i == 1 ? "%V" : " %V", &value[i]);
-    }
-
-    definition.len = p - definition.data;
 
     rc = ngx_http_users_limit_defined(cf, umcf, &definition);
     if (rc != NGX_DECLINED) {
@@ -1804,17 +1771,52 @@ ngx_http_users_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* NGX_DECLINED: a new name; NGX_OK: defined so already; NGX_ERROR */
+/*
+ * The directive's arguments as one string, for a definition met again.
+ * NGX_DECLINED: a new name; NGX_OK: defined so already; NGX_ERROR.
+ */
 
 static ngx_int_t
 ngx_http_users_limit_defined(ngx_conf_t *cf,
     ngx_http_users_main_conf_t *umcf, ngx_str_t *definition)
 {
+    u_char                        *p, c;
+    size_t                         len;
     ngx_uint_t                     i;
     ngx_str_t                     *value;
     ngx_http_users_limit_zone_t  **zp;
 
     value = cf->args->elts;
+
+    /* the name goes into headers and Redis hash tags as it is */
+
+    for (i = 0; i < value[1].len; i++) {
+        c = value[1].data[i];
+
+        if ((c < 'a' || c > 'z') && (c < 'A' || c > 'Z')
+            && (c < '0' || c > '9') && c != '_' && c != '-')
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid zone name \"%V\" (letters, digits, "
+                               "\"_\" and \"-\")", &value[1]);
+            return NGX_ERROR;
+        }
+    }
+
+    for (len = 0, i = 1; i < cf->args->nelts; i++) {
+        len += value[i].len + 1;
+    }
+
+    definition->data = ngx_pnalloc(cf->pool, len);
+    if (definition->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (p = definition->data, i = 1; i < cf->args->nelts; i++) {
+        p = ngx_sprintf(p, i == 1 ? "%V" : " %V", &value[i]);
+    }
+
+    definition->len = p - definition->data;
 
     if (umcf->limit_zones == NULL) {
         umcf->limit_zones = ngx_array_create(cf->pool, 4,
@@ -1864,19 +1866,18 @@ ngx_http_users_limit_shm(ngx_conf_t *cf, ngx_http_users_limit_zone_t *z,
     ssize_t size)
 {
     ngx_str_t                    name;
-    ngx_shm_zone_t              *breaker;
     ngx_http_users_limit_shm_t  *shm;
 
     if (z->redis) {
         ngx_str_set(&name, "users_limit:breaker");
 
-        breaker = ngx_shared_memory_add(cf, &name, 8 * ngx_pagesize,
-                                        &ngx_http_users_module);
-        if (breaker == NULL) {
+        z->breaker = ngx_shared_memory_add(cf, &name, 8 * ngx_pagesize,
+                                           &ngx_http_users_module);
+        if (z->breaker == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        breaker->init = ngx_http_users_limit_init_breaker;
+        z->breaker->init = ngx_http_users_limit_init_breaker;
     }
 
     if (z->redis && z->on_error != NGX_HTTP_USERS_LIMIT_LOCAL) {

@@ -38,6 +38,7 @@ typedef struct {
     ngx_uint_t                  window;     /* of the rate, s: w */
     ngx_uint_t                  burst;
     ngx_shm_zone_t             *shm;        /* the store, or the fallback */
+    ngx_shm_zone_t             *breaker;    /* Redis zones: shared by all */
     ngx_uint_t                  redis;      /* the Redis store */
     ngx_uint_t                  on_error;   /* ngx_http_users_limit_fail_e */
     ngx_uint_t                  nodes;      /* LOCAL: the share's divisor */
