@@ -437,7 +437,8 @@ ngx_http_users_preconfiguration(ngx_conf_t *cf)
 /*
  * Phase handlers join only where used: preaccess for limits keyed by the
  * address (or anything but the caller), access for users_auth and the
- * limits keyed by the caller, which must follow it.
+ * limits keyed by the caller, which must follow it; the same for
+ * subrequests in precontent, as nginx skips their access phase.
  */
 
 static ngx_int_t

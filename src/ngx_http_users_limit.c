@@ -308,13 +308,28 @@ static ngx_int_t
 ngx_http_users_limit_phase(ngx_http_request_t *r, ngx_uint_t after_auth)
 {
     ngx_int_t                      rc;
+    ngx_uint_t                     i;
     ngx_http_users_loc_conf_t     *lcf;
     ngx_http_users_limit_ctx_t    *ctx;
+    ngx_http_users_limit_zone_t  **z;
     ngx_http_users_limit_state_t  *st;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_users_module);
 
     if (lcf->limits == NULL) {
+        return NGX_DECLINED;
+    }
+
+    z = lcf->limits->elts;
+
+    for (i = 0; i < lcf->limits->nelts; i++) {
+        if (z[i]->after_auth == after_auth) {
+            break;
+        }
+    }
+
+    if (i == lcf->limits->nelts) {
+        /* none of this location's zones is decided in this phase */
         return NGX_DECLINED;
     }
 
