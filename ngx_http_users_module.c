@@ -22,6 +22,7 @@ static void *ngx_http_users_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_users_access_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_precontent_handler(ngx_http_request_t *r);
 static void ngx_http_users_req_cleanup(void *data);
 static ngx_int_t ngx_http_users_init_process(ngx_cycle_t *cycle);
 static void ngx_http_users_exit_process(ngx_cycle_t *cycle);
@@ -225,7 +226,7 @@ static ngx_command_t  ngx_http_users_commands[] = {
       NULL },
 
     { ngx_string("users_limit_zone"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_2MORE,
       ngx_http_users_limit_zone,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -445,8 +446,9 @@ ngx_http_users_preconfiguration(ngx_conf_t *cf)
 /*
  * Phase handlers join only where used: preaccess for limits keyed by the
  * address (or anything but the caller), access for users_auth and the
- * limits keyed by the caller, which must follow it; precontent for
- * users_auth in subrequests, which the access phase skips.
+ * limits keyed by the caller, which must follow it; the same again in
+ * precontent, for subrequests, whose access phase nginx skips, and for
+ * main requests another access module let through under "satisfy any".
  */
 
 static ngx_int_t
@@ -479,17 +481,13 @@ ngx_http_users_postconfiguration(ngx_conf_t *cf)
         }
 
         *h = ngx_http_users_access_handler;
-    }
-
-    if (umcf->auth_used) {
-        cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
         h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
         if (h == NULL) {
             return NGX_ERROR;
         }
 
-        *h = ngx_http_users_auth_precontent;
+        *h = ngx_http_users_precontent_handler;
     }
 
     return ngx_http_users_limit_init(cf);
@@ -512,6 +510,26 @@ ngx_http_users_access_handler(ngx_http_request_t *r)
     lrc = ngx_http_users_limit_access(r);
 
     return (lrc == NGX_DECLINED) ? rc : lrc;
+}
+
+
+/*
+ * nginx runs no access phase for a subrequest (auth_request, SSI,
+ * mirror): its checks run here, before its content. A main request is
+ * checked again at no cost (its principal is known, its zones are paid),
+ * unless another access module let it through under "satisfy any".
+ */
+
+static ngx_int_t
+ngx_http_users_precontent_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_users_access_handler(r);
+
+    /* NGX_OK would skip the rest of the phase (try_files, mirror) */
+
+    return (rc == NGX_OK) ? NGX_DECLINED : rc;
 }
 
 

@@ -210,27 +210,6 @@ ngx_http_users_auth_handler(ngx_http_request_t *r)
 }
 
 
-/*
- * nginx's access phase skips subrequests (ngx_http_core_access_phase), so
- * a subrequest (auth_request, SSI) is checked here, before its content,
- * as the main request is in the access phase. A main request is checked
- * again, at no cost: it passed already, unless an access handler that ran
- * before ours let it through under "satisfy any".
- */
-
-ngx_int_t
-ngx_http_users_auth_precontent(ngx_http_request_t *r)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_http_users_auth_handler(r);
-
-    /* NGX_OK would skip the phase's other handlers (try_files) */
-
-    return (rc == NGX_OK) ? NGX_DECLINED : rc;
-}
-
-
 /* another request of the same client waits for the lookup in flight */
 
 static ngx_int_t

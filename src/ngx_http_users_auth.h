@@ -31,8 +31,6 @@ typedef struct {
 
 /* the access phase's users_auth: like a phase handler */
 ngx_int_t ngx_http_users_auth_handler(ngx_http_request_t *r);
-/* the same before the content, for subrequests: a precontent handler */
-ngx_int_t ngx_http_users_auth_precontent(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_variables(ngx_conf_t *cf);
 void ngx_http_users_auth_init_worker(ngx_http_users_main_conf_t *umcf);
 

@@ -113,10 +113,13 @@ ngx_http_users_send_json(ngx_http_request_t *r, ngx_uint_t status,
         return rc;
     }
 
-    /* a subrequest's body (SSI) is a part of its parent's, not its end */
+    if (r != r->main) {
+        /* a subrequest (an SSI include) ends its part, not the response */
 
-    for (cl = out; r != r->main && cl; cl = cl->next) {
+        for (cl = out; cl->next; cl = cl->next) { /* void */ }
+
         cl->buf->last_buf = 0;
+        cl->buf->last_in_chain = 1;
     }
 
     return ngx_http_output_filter(r, out);
