@@ -64,7 +64,8 @@ $(ADMIN): tools/users-admin.c
 # against the module built with ASan and UBSan; `make test-asan` runs all.
 ASAN_CI_TESTS := t/010-list.t t/030-accounts.t t/031-users-v1.t \
                  t/032-workspace-users.t t/033-project-users.t \
-                 t/034-identity-users.t t/040-auth.t t/041-tenants.t
+                 t/034-identity-users.t t/040-auth.t t/041-tenants.t \
+                 t/043-auth-compose.t
 
 test: deps all
 	@t/unit/run.sh

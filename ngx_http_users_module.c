@@ -22,6 +22,7 @@ static void *ngx_http_users_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_users_access_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_precontent_handler(ngx_http_request_t *r);
 static void ngx_http_users_req_cleanup(void *data);
 static ngx_int_t ngx_http_users_init_process(ngx_cycle_t *cycle);
 static void ngx_http_users_exit_process(ngx_cycle_t *cycle);
@@ -30,7 +31,16 @@ static char *ngx_http_users_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_users_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_users_merge_caller(ngx_conf_t *cf,
+    ngx_http_users_loc_conf_t *conf);
+static char *ngx_http_users_caller_value(ngx_conf_t *cf,
+    ngx_http_users_loc_conf_t *conf, ngx_http_complex_value_t **cv,
+    ngx_http_users_at_t *at, ngx_str_t *name, char *what);
 static char *ngx_http_users_auth(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_users_workspace(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_users_permissions(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_users_auth_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -223,7 +233,7 @@ static ngx_command_t  ngx_http_users_commands[] = {
       NULL },
 
     { ngx_string("users_limit_zone"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_2MORE,
       ngx_http_users_limit_zone,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -280,7 +290,7 @@ static ngx_command_t  ngx_http_users_commands[] = {
 
     { ngx_string("users_workspace"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_set_complex_value_slot,
+      ngx_http_users_workspace,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_users_loc_conf_t, workspace),
       NULL },
@@ -364,7 +374,7 @@ static ngx_command_t  ngx_http_users_commands[] = {
 
     { ngx_string("users_permissions"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_set_complex_value_slot,
+      ngx_http_users_permissions,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_users_loc_conf_t, permissions),
       NULL },
@@ -443,7 +453,9 @@ ngx_http_users_preconfiguration(ngx_conf_t *cf)
 /*
  * Phase handlers join only where used: preaccess for limits keyed by the
  * address (or anything but the caller), access for users_auth and the
- * limits keyed by the caller, which must follow it.
+ * limits keyed by the caller, which must follow it; the same again in
+ * precontent, for subrequests, whose access phase nginx skips, and for
+ * main requests another access module let through under "satisfy any".
  */
 
 static ngx_int_t
@@ -476,6 +488,13 @@ ngx_http_users_postconfiguration(ngx_conf_t *cf)
         }
 
         *h = ngx_http_users_access_handler;
+
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_http_users_precontent_handler;
     }
 
     return ngx_http_users_limit_init(cf);
@@ -498,6 +517,26 @@ ngx_http_users_access_handler(ngx_http_request_t *r)
     lrc = ngx_http_users_limit_access(r);
 
     return (lrc == NGX_DECLINED) ? rc : lrc;
+}
+
+
+/*
+ * nginx runs no access phase for a subrequest (auth_request, SSI,
+ * mirror): its checks run here, before its content. A main request is
+ * checked again at no cost (its principal is known, its zones are paid),
+ * unless another access module let it through under "satisfy any".
+ */
+
+static ngx_int_t
+ngx_http_users_precontent_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_users_access_handler(r);
+
+    /* NGX_OK would skip the rest of the phase (try_files, mirror) */
+
+    return (rc == NGX_OK) ? NGX_DECLINED : rc;
 }
 
 
@@ -675,7 +714,18 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_users_env_t       *env;
     ngx_http_users_sort_key_t  *key;
 
+    if (conf->enable == NGX_CONF_UNSET && prev->enable != NGX_CONF_UNSET) {
+        conf->enable_name = prev->enable_name;
+        conf->enable_file = prev->enable_file;
+        conf->enable_line = prev->enable_line;
+    }
+
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
+
+    if (conf->workspace == NGX_CONF_UNSET_PTR) {
+        conf->workspace_at = prev->workspace_at;
+    }
+
     ngx_conf_merge_ptr_value(conf->workspace, prev->workspace, NULL);
     ngx_conf_merge_ptr_value(conf->base_url, prev->base_url, NULL);
 
@@ -722,6 +772,10 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->scan_limit, prev->scan_limit, 1000000);
     ngx_conf_merge_uint_value(conf->invalid_status, prev->invalid_status,
                               NGX_HTTP_BAD_REQUEST);
+    if (conf->permissions == NGX_CONF_UNSET_PTR) {
+        conf->permissions_at = prev->permissions_at;
+    }
+
     ngx_conf_merge_ptr_value(conf->permissions, prev->permissions, NULL);
     ngx_conf_merge_ptr_value(conf->headers, prev->headers, NULL);
     ngx_conf_merge_ptr_value(conf->expands, prev->expands, NULL);
@@ -731,6 +785,10 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->versions == NULL) {
         conf->versions = prev->versions;
         conf->version_header = prev->version_header;
+    }
+
+    if (conf->auth_realm.data == NULL) {
+        conf->auth_at = prev->auth_at;
     }
 
     ngx_conf_merge_str_value(conf->auth_realm, prev->auth_realm, "");
@@ -783,6 +841,10 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_OK;
     }
 
+    if (ngx_http_users_merge_caller(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->workspace == NULL) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"%V\" in %V:%ui requires \"users_workspace\"",
@@ -800,6 +862,96 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * Under users_auth the caller is the token's principal, always: the
+ * workspace and the permissions are $users_workspace and
+ * $users_permissions (the default there), which only users_auth sets.
+ * Any other value would let the configuration override the token (set
+ * at server level, a location's literal): refused. Without users_auth a
+ * location names its workspace itself (a literal for a public API).
+ */
+
+static char *
+ngx_http_users_merge_caller(ngx_conf_t *cf, ngx_http_users_loc_conf_t *conf)
+{
+    static ngx_str_t  ws = ngx_string("users_workspace");
+    static ngx_str_t  perms = ngx_string("users_permissions");
+
+    if (conf->auth_realm.len == 0) {
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_http_users_caller_value(cf, conf, &conf->workspace,
+                                    &conf->workspace_at, &ws,
+                                    "workspace is")
+        != NGX_CONF_OK
+        || ngx_http_users_caller_value(cf, conf, &conf->permissions,
+                                       &conf->permissions_at, &perms,
+                                       "permissions are")
+           != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* name: the directive, and without its "$" the variable */
+
+static char *
+ngx_http_users_caller_value(ngx_conf_t *cf, ngx_http_users_loc_conf_t *conf,
+    ngx_http_complex_value_t **cv, ngx_http_users_at_t *at, ngx_str_t *name,
+    char *what)
+{
+    ngx_str_t                          var;
+    ngx_http_compile_complex_value_t   ccv;
+
+    var.len = name->len + 1;
+    var.data = ngx_pnalloc(cf->pool, var.len);
+    if (var.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    var.data[0] = '$';
+    ngx_memcpy(var.data + 1, name->data, name->len);
+
+    if (*cv == NULL) {
+        *cv = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+        if (*cv == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &var;
+        ccv.complex_value = *cv;
+
+        return ngx_http_compile_complex_value(&ccv) == NGX_OK
+               ? NGX_CONF_OK : NGX_CONF_ERROR;
+    }
+
+    if ((*cv)->value.len == var.len
+        && ngx_strncmp((*cv)->value.data, var.data, var.len) == 0)
+    {
+        return NGX_CONF_OK;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "\"%V %V\" in %V:%ui conflicts with \"users_auth\" in "
+                  "%V:%ui for \"%V\" in %V:%ui: under users_auth the %s "
+                  "always the caller's (%V); remove \"%V\" there, or make "
+                  "the location public with \"users_auth off\"",
+                  name, &(*cv)->value, &at->file, at->line,
+                  &conf->auth_at.file, conf->auth_at.line,
+                  &conf->enable_name, &conf->enable_file, conf->enable_line,
+                  what, &var, name);
+
+    return NGX_CONF_ERROR;
 }
 
 
@@ -863,6 +1015,9 @@ ngx_http_users_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
+    lcf->auth_at.file = cf->conf_file->file.name;
+    lcf->auth_at.line = cf->conf_file->line;
+
     if (ngx_strcmp(value[1].data, "off") == 0) {
         ngx_str_set(&lcf->auth_realm, "");
         return NGX_CONF_OK;
@@ -889,6 +1044,32 @@ ngx_http_users_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     umcf->auth_used = 1;
 
     return NGX_CONF_OK;
+}
+
+
+/* users_workspace, users_permissions: where they were, for merge's errors */
+
+static char *
+ngx_http_users_workspace(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_users_loc_conf_t  *lcf = conf;
+
+    lcf->workspace_at.file = cf->conf_file->file.name;
+    lcf->workspace_at.line = cf->conf_file->line;
+
+    return ngx_http_set_complex_value_slot(cf, cmd, conf);
+}
+
+
+static char *
+ngx_http_users_permissions(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_users_loc_conf_t  *lcf = conf;
+
+    lcf->permissions_at.file = cf->conf_file->file.name;
+    lcf->permissions_at.line = cf->conf_file->line;
+
+    return ngx_http_set_complex_value_slot(cf, cmd, conf);
 }
 
 

@@ -139,6 +139,8 @@ for v in A B C D E; do
     eval "PORT_$v=$p"
 done
 
+perl "$root/bench/bench.pl" public "$root/conf/accounts.conf" demo \
+    > "$work/accounts-public.conf" || die "cannot write accounts-public.conf"
 conf=$work/nginx/nginx.conf
 perl -e '
     my ($tpl, @kv) = @ARGV;
@@ -151,7 +153,8 @@ perl -e '
     MODULE="$work/ngx_http_users_module.so" PREFIX="$work/nginx" \
     WORKERS="$WORKERS" REDIS_PORT="$REDIS_PORT" \
     REDIS_CONNECTIONS="$REDIS_CONNS" PORT_A="$PORT_A" PORT_B="$PORT_B" \
-    PORT_C="$PORT_C" PORT_D="$PORT_D" PORT_E="$PORT_E" > "$conf" \
+    PORT_C="$PORT_C" PORT_D="$PORT_D" PORT_E="$PORT_E" \
+    ACCOUNTS="$work/accounts-public.conf" > "$conf" \
     || die "cannot write $conf"
 
 "$NGINX" -q -t -p "$work/nginx" -c "$conf" -e "$work/nginx/logs/error.log" \

@@ -4,6 +4,10 @@
 #   bench.pl conf TEMPLATE KEY=VALUE... KEY=@file...  > nginx.conf
 #       replace @KEY@ in TEMPLATE; KEY=@file makes "set"/"return 200" lines
 #       that answer the bytes of file from memory
+#   bench.pl public CONF WORKSPACE  > public.conf
+#       a shipped conf (bearer tokens) in its public form: its
+#       "users_auth ...;" line becomes "users_workspace WORKSPACE;", for
+#       the benchmarks of the module without auth
 #   bench.pl same A.json B.json [port-a port-b]
 #       exit 0 if the two documents are the same JSON value (object key
 #       order and escaping aside; port-b in B's strings read as port-a)
@@ -41,6 +45,15 @@ if ($cmd eq 'conf') {
     }
     my $t = slurp($tpl);
     $t =~ s/@(\w+)@/exists $v{$1} ? $v{$1} : die "no value for \@$1\@\n"/ge;
+    print $t;
+    exit 0;
+}
+
+if ($cmd eq 'public') {
+    my ($conf, $ws) = @ARGV;
+    my $t = slurp($conf);
+    $t =~ s/^(\s*)users_auth\s+"[^"]*";/$1users_workspace  $ws;/m
+        or die "$conf: no users_auth line\n";
     print $t;
     exit 0;
 }

@@ -194,9 +194,11 @@ workers_of() { pgrep -P "$1" | tr '\n' ' '; }
 empty=$work/empty
 : > "$empty"
 mconf=$work/module/nginx.conf
+perl "$root/bench/bench.pl" public "$root/conf/accounts.conf" demo \
+    > "$work/accounts-public.conf" || die "cannot write accounts-public.conf"
 conf_args="ROOT=$root MODULE=$work/ngx_http_users_module.so
            REDIS_PORT=$REDIS_PORT REDIS_CONNECTIONS=$REDIS_CONNS
-           WORKERS=$WORKERS"
+           WORKERS=$WORKERS ACCOUNTS=$work/accounts-public.conf"
 
 # shellcheck disable=SC2086
 perl "$root/bench/bench.pl" conf "$root/bench/module.conf.in" $conf_args \

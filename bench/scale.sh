@@ -156,8 +156,12 @@ note ""
 PORT=$(free_port) || die "no free port"
 PORT_NARROW=$(free_port) || die "no free port"
 while [ "$PORT_NARROW" = "$PORT" ]; do PORT_NARROW=$(free_port); done
+perl "$root/bench/bench.pl" public "$root/conf/accounts.conf" \
+    '$http_x_workspace' > "$work/accounts-public.conf" \
+    || die "cannot write accounts-public.conf"
 conf=$work/nginx/nginx.conf
 perl "$root/bench/bench.pl" conf "$root/bench/scale.conf.in" \
+    ACCOUNTS="$work/accounts-public.conf" \
     ROOT="$root" MODULE="$work/ngx_http_users_module.so" \
     PREFIX="$work/nginx" PORT="$PORT" PORT_NARROW="$PORT_NARROW" \
     REDIS_PORT="$REDIS_PORT" WORKERS="$WORKERS" TIMEOUT="$TIMEOUT" \

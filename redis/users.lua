@@ -1629,3 +1629,177 @@ redis.register_function{
     callback = reply_errors(check),
     flags = { 'no-writes' },
 }
+
+
+-- Objects users refer to, the case of stored values, times -----------------
+--
+--   FCALL    users_object_upsert   1 users:{ws} <kind> <id> <field> <value> ...
+--   FCALL_RO users_object_validate 1 users:{ws} <kind> <id> <field> <value> ...
+--   FCALL    users_object_delete   1 users:{ws} <kind> <id>
+--   FCALL    users_case            1 users:{ws} <field:lower|upper,...>
+--   FCALL_RO users_time            1 users:{ws} <RFC 3339 timestamp>
+--
+-- docs/SCHEMA.md, "Objects users refer to", "The case of stored values" and
+-- "Times", is the contract.
+
+-- the words after users:{ws}: of the library's own keys
+local RESERVED_KINDS = { u = true, ix = true, m = true, meta = true }
+
+
+-- Checks an object's arguments; returns its key and HSET arguments. Writes
+-- nothing.
+local function prepare_object(keys, args)
+    local base = check_base(keys)
+    local kind, id = args[1], args[2]
+    local flat, seen = { 'id', id }, { id = true }
+    local f, v
+
+    if kind == nil or id == nil then
+        fail('expected <kind> <id> <field> <value> ..., got %d arguments',
+             #args)
+    end
+
+    check_name('object kind', kind)
+
+    if RESERVED_KINDS[kind] then
+        fail('object kind "%s" is reserved (u, ix, m and meta name the'
+             .. ' library\'s own keys)', kind)
+    end
+
+    if id == '' or string.find(id, NUL, 1, true) then
+        fail('%s id is empty or contains a NUL byte', kind)
+    end
+
+    if #args % 2 ~= 0 then
+        fail('odd number of field/value arguments for %s "%s"', kind, id)
+    end
+
+    for i = 3, #args, 2 do
+        f, v = args[i], args[i + 1]
+
+        if f == '' then
+            fail('empty field name for %s "%s"', kind, id)
+        end
+
+        if f == 'id' then
+            if v ~= id then
+                fail('field id "%s" differs from the %s id "%s"', v, kind, id)
+            end
+        elseif seen[f] then
+            fail('field "%s" is given twice for %s "%s"', f, kind, id)
+        else
+            seen[f] = true
+            flat[#flat + 1] = f
+            flat[#flat + 1] = v
+        end
+    end
+
+    return base .. ':' .. kind .. ':' .. id, flat
+end
+
+
+-- Replaces the object. No page the module caches shows objects (pages
+-- with expands are never cached), so "ver" stays as it is.
+local function object_upsert(keys, args)
+    local key, flat = prepare_object(keys, args)
+    local existed = redis.call('EXISTS', key)
+
+    redis.call('DEL', key)
+    redis.call('HSET', key, unpack(flat))
+
+    return 1 - existed
+end
+
+
+local function object_validate(keys, args)
+    prepare_object(keys, args)
+    return { ok = 'OK' }
+end
+
+
+local function object_delete(keys, args)
+    local base = check_base(keys)
+
+    if #args ~= 2 then
+        fail('expected <kind> <id>, got %d arguments', #args)
+    end
+
+    check_name('object kind', args[1])
+
+    if RESERVED_KINDS[args[1]] then
+        fail('object kind "%s" is reserved', args[1])
+    end
+
+    return redis.call('DEL', base .. ':' .. args[1] .. ':' .. args[2])
+end
+
+
+-- "role:lower,status:upper" -> meta "case", checked; "" removes it. Stored
+-- users are left as they are: the fold applies to what writers send next.
+local function set_case(keys, args)
+    local base = check_base(keys)
+    local seen, items = {}, {}
+    local name, fold
+
+    if #args ~= 1 then
+        fail('expected <field:lower|upper,...>, got %d arguments', #args)
+    end
+
+    for _, item in ipairs(split(args[1], ',')) do
+        name, fold = string.match(item, '^([^:]*):([^:]*)$')
+        if name == nil or (fold ~= 'lower' and fold ~= 'upper') then
+            fail('invalid case item "%s": expected <field>:lower|upper', item)
+        end
+        check_name('case field', name)
+        if name == 'id' or seen[name] then
+            fail('invalid case field "%s" (id or listed twice)', name)
+        end
+        seen[name] = true
+        items[#items + 1] = item
+    end
+
+    if #items == 0 then
+        redis.call('HDEL', base .. ':meta', 'case')
+    else
+        redis.call('HSET', base .. ':meta', 'case', table.concat(items, ','))
+    end
+
+    return #items
+end
+
+
+-- The instant of an RFC 3339 timestamp as Unix seconds (the fraction
+-- dropped), by the parser the time indexes use.
+local function to_unix(keys, args)
+    local t
+
+    check_base(keys)
+
+    if #args ~= 1 then
+        fail('expected one timestamp, got %d arguments', #args)
+    end
+
+    t = parse_time(args[1])
+    if t == nil then
+        fail('not an RFC 3339 timestamp: "%s"', args[1])
+    end
+
+    return t
+end
+
+
+redis.register_function('users_object_upsert', reply_errors(object_upsert))
+redis.register_function('users_object_delete', reply_errors(object_delete))
+redis.register_function('users_case', reply_errors(set_case))
+
+redis.register_function{
+    function_name = 'users_object_validate',
+    callback = reply_errors(object_validate),
+    flags = { 'no-writes' },
+}
+
+redis.register_function{
+    function_name = 'users_time',
+    callback = reply_errors(to_unix),
+    flags = { 'no-writes' },
+}

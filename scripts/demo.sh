@@ -8,14 +8,16 @@
 # start: a private redis-server on 127.0.0.1:${USERS_DEMO_REDIS_PORT:-6390}
 # (data in build/demo/redis), the Functions library redis/users.lua, the
 # index spec and a few hundred generated users (scripts/gen-users.pl) in the
-# workspaces "demo" and "other", a demo token, and /usr/sbin/nginx with
-# build/demo/nginx.conf (written from conf/demo.conf) on
-# 127.0.0.1:${USERS_DEMO_PORT:-8080}.
+# workspaces "demo" and "other", a bearer token for each (their users 1
+# and 5001), and /usr/sbin/nginx with build/demo/nginx.conf (written from
+# conf/demo.conf) on 127.0.0.1:${USERS_DEMO_PORT:-8080}. /accounts/users
+# and /user serve the token's workspace; /other/users is public.
 #
 # Running start again is harmless: a running Redis or nginx of the demo is
 # reused (nginx is reloaded with the regenerated configuration), users are
-# upserted by id (no duplicates) and the token is kept while Redis still
-# has it. Pid files: build/demo/redis/redis.pid, build/demo/nginx/nginx.pid.
+# upserted by id (no duplicates) and the tokens are kept while Redis still
+# has them. Pid files: build/demo/redis/redis.pid,
+# build/demo/nginx/nginx.pid; tokens: build/demo/token, token-other.
 #
 # Needs `make` first (build/ngx_http_users_module.so, build/users-admin).
 
@@ -27,6 +29,7 @@ redis_dir=$demo/redis
 prefix=$demo/nginx
 conf=$demo/nginx.conf
 token_file=$demo/token
+other_token_file=$demo/token-other
 
 REDIS_PORT=${USERS_DEMO_REDIS_PORT:-6390}
 HTTP_PORT=${USERS_DEMO_PORT:-8080}
@@ -139,26 +142,36 @@ load_data() {
     admin import other "$demo/other.jsonl" || die "import into other failed"
 }
 
+# make_token FILE WORKSPACE USER [users-admin options]: the token kept in
+# FILE while Redis has its record, else a new one; in $TOKEN_MADE
 make_token() {
-    local token digest
+    local file=$1 ws=$2 user=$3 token digest
+    shift 3
 
-    if [ -s "$token_file" ]; then
-        token=$(cat "$token_file")
+    if [ -s "$file" ]; then
+        token=$(cat "$file")
         digest=$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
         if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" \
                 exists "users:token:$digest")" = 1 ]
         then
-            TOKEN=$token
+            TOKEN_MADE=$token
             return 0
         fi
     fi
 
-    # user 1 is the account owner of "demo"
-    token=$(admin token-create demo 1 --role admin --perms users:read \
-            2>/dev/null) || die "users-admin token-create failed"
+    token=$(admin token-create "$ws" "$user" "$@" 2>/dev/null) \
+        || die "users-admin token-create $ws failed"
     [ -n "$token" ] || die "users-admin token-create printed nothing"
-    (umask 077; printf '%s\n' "$token" > "$token_file")
-    TOKEN=$token
+    (umask 077; printf '%s\n' "$token" > "$file")
+    TOKEN_MADE=$token
+}
+
+make_tokens() {
+    # user 1 is the account owner of "demo"; 5001 the first user of "other"
+    make_token "$token_file" demo 1 --role admin --perms users:read
+    TOKEN=$TOKEN_MADE
+    make_token "$other_token_file" other 5001 --perms users:read
+    OTHER_TOKEN=$TOKEN_MADE
 }
 
 write_conf() {
@@ -194,6 +207,7 @@ start_nginx() {
 
     for i in $(seq 50); do
         code=$(curl -s -o /dev/null -w '%{http_code}' \
+               -H "Authorization: Bearer $TOKEN" \
                "http://127.0.0.1:$HTTP_PORT/accounts/users?limit=1")
         if [ "$code" = 200 ] && pid=$(nginx_pid); then
             say "nginx answers on 127.0.0.1:$HTTP_PORT (pid $pid)"
@@ -208,34 +222,55 @@ start_nginx() {
 
 examples() {
     local u="http://127.0.0.1:$HTTP_PORT"
+    local a="-H 'Authorization: Bearer $TOKEN'"
+    local o="-H 'Authorization: Bearer $OTHER_TOKEN'"
+    local count
+
+    # the active users of "demo" (the default filter): the last page's offset
+    count=$(curl -s -H "Authorization: Bearer $TOKEN" \
+            "$u/accounts/users?limit=1" \
+            | sed -n 's/^{"count":\([0-9]*\).*/\1/p')
+    count=${count:-$DEMO_USERS}
+
     cat <<EOF
 
-demo token (user 1 of "demo"; kept in build/demo/token):
-  $TOKEN
+tokens (kept in build/demo/token and build/demo/token-other):
+  workspace "demo",  user 1 (admin):  $TOKEN
+  workspace "other", user 5001:       $OTHER_TOKEN
 
 Try:
-  # first page: 20 users by last name, with count/next/previous
-  curl -s '$u/accounts/users'
+  # first page of the token's workspace: 20 users by last name, with
+  # count/next/previous
+  curl -s $a '$u/accounts/users'
 
   # limit and offset
-  curl -s '$u/accounts/users?limit=5&offset=10'
+  curl -s $a '$u/accounts/users?limit=5&offset=10'
 
-  # the last page has "next": null
-  curl -s '$u/accounts/users?limit=100&offset=$((DEMO_USERS - 50))'
+  # the last page ($count active users) has "next": null
+  curl -s $a '$u/accounts/users?limit=100&offset=$((count > 3 ? count - 3 : 0))'
 
   # 400: limit is at most 100
-  curl -si '$u/accounts/users?limit=1000'
+  curl -si $a '$u/accounts/users?limit=1000'
 
-  # another workspace
-  curl -s '$u/other/users?limit=3'
+  # no token: 401 and WWW-Authenticate
+  curl -si '$u/accounts/users'
 
-  # who the token belongs to; without it: 401 and WWW-Authenticate
-  curl -s -H 'Authorization: Bearer $TOKEN' '$u/user'
+  # the same URL with the other workspace's token: its own users, never
+  # demo's (the workspace is the token's; nothing in a request names it)
+  curl -s $o '$u/accounts/users?limit=3'
+
+  # who each token belongs to; without one: 401
+  curl -s $a '$u/user'
+  curl -s $o '$u/user'
   curl -si '$u/user'
+
+  # public, no token: workspace "other", named in the location
+  curl -s '$u/other/users?limit=3'
 
 Stop with: make demo-stop   (or scripts/demo.sh stop)
 EOF
 }
+
 
 cmd_start() {
     [ -x "$ADMIN" ] && [ -f "$MODULE" ] \
@@ -244,7 +279,7 @@ cmd_start() {
     mkdir -p "$demo"
     start_redis
     load_data
-    make_token
+    make_tokens
     start_nginx
     examples
 }

@@ -178,6 +178,13 @@ typedef struct {
 } ngx_http_users_paging_t;
 
 
+/* where a directive was: for errors found once a location is merged */
+typedef struct {
+    ngx_str_t                    file;
+    ngx_uint_t                   line;
+} ngx_http_users_at_t;
+
+
 typedef struct {
     ngx_http_users_redis_conf_t *redis;        /* NULL: no users_redis */
     size_t                       cache_size;   /* a worker's, 0: off */
@@ -198,8 +205,10 @@ typedef struct {
     ngx_uint_t                   enable_line;
 
     ngx_http_complex_value_t    *workspace;
+    ngx_http_users_at_t          workspace_at;
     ngx_http_complex_value_t    *base_url;
     ngx_http_complex_value_t    *permissions;  /* the caller's */
+    ngx_http_users_at_t          permissions_at;
     ngx_http_complex_value_t    *item;         /* users_get: the id */
     ngx_http_complex_value_t    *scope;        /* users_scope: the gid */
     ngx_http_users_filter_t     *scope_filter;
@@ -226,6 +235,7 @@ typedef struct {
     ngx_http_users_redis_read_t  redis_read;   /* users_redis_read */
 
     ngx_str_t                    auth_realm;   /* users_auth; "": off */
+    ngx_http_users_at_t          auth_at;
     ngx_str_t                    auth_query;   /* users_auth_query */
     ngx_array_t                 *auth_require; /* of ngx_str_t */
     ngx_array_t                 *see_all;      /* users_see_all names */

@@ -16,12 +16,13 @@
 
 
 typedef struct {
-    ngx_http_request_t           *request;
+    ngx_http_request_t           *request;     /* the one that asked */
+    ngx_array_t                  *waiting;     /* others (subrequests) */
     ngx_http_users_redis_call_t  *call;        /* NULL: none in flight */
     u_char                        digest[NGX_HTTP_USERS_DIGEST_LEN];
     ngx_http_users_principal_t    principal;
     ngx_uint_t                    done;        /* the lookup is over */
-    ngx_int_t                     status;      /* NGX_OK, 401 or 503 */
+    ngx_int_t                     status;      /* NGX_OK, 401, 502, 503 */
 } ngx_http_users_auth_ctx_t;
 
 
@@ -33,6 +34,8 @@ typedef struct {
 } ngx_http_users_token_t;
 
 
+static ngx_int_t ngx_http_users_auth_wait(ngx_http_request_t *r,
+    ngx_http_users_auth_ctx_t *ctx);
 static ngx_int_t ngx_http_users_auth_decide(ngx_http_request_t *r,
     ngx_http_users_auth_ctx_t *ctx);
 static ngx_int_t ngx_http_users_auth_token(ngx_http_request_t *r,
@@ -44,6 +47,8 @@ static ngx_int_t ngx_http_users_auth_lookup(ngx_http_users_auth_ctx_t *ctx);
 static void ngx_http_users_auth_reply(void *data, redisReply *reply,
     ngx_int_t status);
 static ngx_int_t ngx_http_users_auth_record(ngx_http_users_auth_ctx_t *ctx,
+    redisReply *reply);
+static ngx_int_t ngx_http_users_auth_error(ngx_http_users_auth_ctx_t *ctx,
     redisReply *reply);
 static void ngx_http_users_auth_remember(ngx_http_users_auth_ctx_t *ctx,
     ngx_uint_t known);
@@ -58,23 +63,30 @@ static ngx_int_t ngx_http_users_auth_redact(ngx_http_request_t *r,
     ngx_str_t *value);
 
 
+/*
+ * Not changeable: "set", "map", a regex capture or auth_request_set of
+ * one of these names fails at nginx -t ("the duplicate ... variable"), so
+ * only users_auth gives them a value. Not cacheable: each read asks the
+ * principal, so a read before the lookup ended is not kept.
+ */
+
 static ngx_http_variable_t  ngx_http_users_auth_vars[] = {
 
     { ngx_string("users_user_id"), NULL, ngx_http_users_auth_variable,
       offsetof(ngx_http_users_principal_t, user),
-      NGX_HTTP_VAR_CHANGEABLE, 0 },
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("users_workspace"), NULL, ngx_http_users_auth_variable,
       offsetof(ngx_http_users_principal_t, workspace),
-      NGX_HTTP_VAR_CHANGEABLE, 0 },
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("users_role"), NULL, ngx_http_users_auth_variable,
       offsetof(ngx_http_users_principal_t, role),
-      NGX_HTTP_VAR_CHANGEABLE, 0 },
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("users_permissions"), NULL, ngx_http_users_auth_variable,
       offsetof(ngx_http_users_principal_t, perms),
-      NGX_HTTP_VAR_CHANGEABLE, 0 },
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -147,6 +159,11 @@ ngx_http_users_allows(ngx_http_users_principal_t *p, ngx_str_t *name)
  * NGX_DECLINED: not this location's business; NGX_AGAIN: waiting for
  * Redis; NGX_OK: the principal may pass; NGX_DONE: answered (401, 400,
  * 403, 503) and finalized here, with a JSON body.
+ *
+ * The lookup's state belongs to the main request (ngx_http_users_req_ctx):
+ * a request is authenticated once, whatever internal redirects and
+ * subrequests it makes; each location still checks its own
+ * users_auth_require against the principal.
  */
 
 ngx_int_t
@@ -160,7 +177,7 @@ ngx_http_users_auth_handler(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_users_module);
 
-    if (lcf->auth_realm.len == 0 || r != r->main) {
+    if (lcf->auth_realm.len == 0) {
         return NGX_DECLINED;
     }
 
@@ -172,7 +189,8 @@ ngx_http_users_auth_handler(ngx_http_request_t *r)
     ctx = rctx->auth;
 
     if (ctx) {
-        return ctx->done ? ngx_http_users_auth_decide(r, ctx) : NGX_AGAIN;
+        return ctx->done ? ngx_http_users_auth_decide(r, ctx)
+                         : ngx_http_users_auth_wait(r, ctx);
     }
 
     rc = ngx_http_users_auth_token(r, lcf, &token);
@@ -189,6 +207,46 @@ ngx_http_users_auth_handler(ngx_http_request_t *r)
     }
 
     return ngx_http_users_auth_start(r, &token);
+}
+
+
+/* another request of the same client waits for the lookup in flight */
+
+static ngx_int_t
+ngx_http_users_auth_wait(ngx_http_request_t *r,
+    ngx_http_users_auth_ctx_t *ctx)
+{
+    ngx_uint_t            i;
+    ngx_http_request_t  **w;
+
+    if (r == ctx->request) {
+        return NGX_AGAIN;
+    }
+
+    if (ctx->waiting == NULL) {
+        ctx->waiting = ngx_array_create(r->pool, 2,
+                                        sizeof(ngx_http_request_t *));
+        if (ctx->waiting == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    w = ctx->waiting->elts;
+
+    for (i = 0; i < ctx->waiting->nelts; i++) {
+        if (w[i] == r) {
+            return NGX_AGAIN;
+        }
+    }
+
+    w = ngx_array_push(ctx->waiting);
+    if (w == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *w = r;
+
+    return NGX_AGAIN;
 }
 
 
@@ -258,14 +316,17 @@ ngx_http_users_auth_token(ngx_http_request_t *r,
         }
     }
 
+    /* a subrequest's credentials are the client's: its request's query */
+
     if (lcf->auth_query.len == 0
-        || ngx_http_arg(r, lcf->auth_query.data, lcf->auth_query.len, &arg)
+        || ngx_http_arg(r->main, lcf->auth_query.data, lcf->auth_query.len,
+                        &arg)
            != NGX_OK)
     {
         return rc;
     }
 
-    if (ngx_http_users_auth_redact(r, &arg) != NGX_OK) {
+    if (ngx_http_users_auth_redact(r->main, &arg) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -575,8 +636,9 @@ ngx_http_users_auth_reply(void *data, redisReply *reply, ngx_int_t status)
 {
     ngx_http_users_auth_ctx_t  *ctx = data;
 
+    ngx_uint_t           i;
     ngx_connection_t    *c;
-    ngx_http_request_t  *r;
+    ngx_http_request_t  *r, **w;
 
     r = ctx->request;
     c = r->connection;
@@ -587,14 +649,79 @@ ngx_http_users_auth_reply(void *data, redisReply *reply, ngx_int_t status)
     if (status != NGX_OK) {
         ctx->status = status;
 
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        ctx->status = ngx_http_users_auth_error(ctx, reply);
+
     } else {
         ctx->status = ngx_http_users_auth_record(ctx, reply);
     }
 
-    /* back to the access phase, which now decides */
+    /* back to the phase that waits, which now decides, in each request */
+
+    if (ctx->waiting) {
+        w = ctx->waiting->elts;
+
+        for (i = 0; i < ctx->waiting->nelts; i++) {
+            if (ngx_http_post_request(w[i], NULL) != NGX_OK) {
+                ngx_http_finalize_request(w[i],
+                                          NGX_HTTP_INTERNAL_SERVER_ERROR);
+            }
+        }
+    }
 
     ngx_http_core_run_phases(r);
     ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * Redis refused the lookup. BUSY (a long script or function), LOADING,
+ * MASTERDOWN, TRYAGAIN, CLUSTERDOWN: it cannot answer now, like a Redis
+ * that is down: 503 with Retry-After (the client may retry), a warning
+ * at most once a second per worker. Anything else (WRONGTYPE: the
+ * token's key is not a hash) is a broken record: 502, logged.
+ */
+
+static ngx_int_t
+ngx_http_users_auth_error(ngx_http_users_auth_ctx_t *ctx, redisReply *reply)
+{
+    size_t      len, n;
+    ngx_uint_t  i;
+
+    static time_t     logged;
+    static ngx_str_t  later[] = {
+        ngx_string("BUSY"), ngx_string("LOADING"), ngx_string("MASTERDOWN"),
+        ngx_string("TRYAGAIN"), ngx_string("CLUSTERDOWN")
+    };
+
+    /* Redis's error text names no key: no token digest gets logged */
+
+    len = ngx_min(reply->len, 200);
+
+    for (i = 0; i < sizeof(later) / sizeof(ngx_str_t); i++) {
+        n = later[i].len;
+
+        if (len < n || ngx_strncmp(reply->str, later[i].data, n) != 0
+            || (len > n && reply->str[n] != ' '))
+        {
+            continue;
+        }
+
+        if (logged != ngx_time()) {
+            logged = ngx_time();
+            ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log, 0,
+                          "users: redis cannot look up tokens now: %*s",
+                          len, reply->str);
+        }
+
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
+                  "users: redis error on a token lookup: %*s",
+                  len, reply->str);
+
+    return NGX_HTTP_BAD_GATEWAY;
 }
 
 
@@ -750,6 +877,14 @@ ngx_http_users_auth_deny(ngx_http_request_t *r, ngx_uint_t status,
     h->hash = 1;
     ngx_str_set(&h->key, "WWW-Authenticate");
     h->value.data = p;
+
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    /* auth_request passes this one on to its main request's 401 */
+
+    r->headers_out.www_authenticate = h;
 
     p = ngx_sprintf(p, "Bearer realm=\"%V\"", &lcf->auth_realm);
 

@@ -97,7 +97,8 @@ ngx_int_t
 ngx_http_users_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_chain_t *out, off_t len)
 {
-    ngx_int_t  rc;
+    ngx_int_t     rc;
+    ngx_chain_t  *cl;
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
@@ -110,6 +111,15 @@ ngx_http_users_send_json(ngx_http_request_t *r, ngx_uint_t status,
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
         return rc;
+    }
+
+    if (r != r->main) {
+        /* a subrequest (an SSI include) ends its part, not the response */
+
+        for (cl = out; cl->next; cl = cl->next) { /* void */ }
+
+        cl->buf->last_buf = 0;
+        cl->buf->last_in_chain = 1;
     }
 
     return ngx_http_output_filter(r, out);

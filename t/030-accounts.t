@@ -7,6 +7,7 @@ use Test::Nginx::Socket 'no_plan';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use UsersTest qw(redis_cmd);
+use Digest::SHA qw(sha256_hex);
 
 repeat_each(2);
 no_shuffle();
@@ -90,9 +91,38 @@ our $HttpConfig = qq{
 };
 
 our $Config = qq{
-    set \$users_workspace t030;
     include $FindBin::Bin/../conf/accounts.conf;
 };
+
+# A second tenant, t030b, whose users reuse ids 1 and 2. The conf has
+# users_auth: every request carries a bearer token, of a user of t030
+# unless a block sends its own headers (a token record is
+# users:token:<sha256 hex>, docs/SCHEMA.md).
+my $wsb = 'users:{t030b}';
+
+redis_cmd('FCALL', 'users_schema', 1, $wsb,
+          'last_name:str,first_name:str,status:str,id:int', 'status,type',
+          'groups:group');
+redis_cmd('FCALL', 'users_delete', 1, $wsb, $_) for 1 .. 20;
+for my $id (1, 2) {
+    redis_cmd('FCALL', 'users_upsert', 1, $wsb, $id, id => $id,
+              email => "b$id\@b.example", first_name => "Bea$id",
+              last_name => 'Bravo', status => 'active', type => 'user',
+              groups => '3');
+}
+
+our %Tok = (t030 => 'uk_t030-ann', t030b => 'uk_t030b-bea');
+
+for my $ws (sort keys %Tok) {
+    redis_cmd('HSET', 'users:token:' . sha256_hex($Tok{$ws}),
+              user => 1, ws => $ws, role => 'user', perms => '', exp => 0);
+}
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value('more_headers', "Authorization: Bearer $::Tok{t030}")
+        unless defined $block->more_headers;
+});
 
 # Each user as the API renders it.
 sub u {
@@ -161,6 +191,28 @@ our $All = 'status=active,inactive,invited';
 run_tests();
 
 __DATA__
+
+=== TEST 0: two tenants: t030b's token lists t030b's users only; no token is a 401
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /accounts/users?$::All&limit=100", "GET /accounts/users?groups=3",
+ "GET /accounts/users"]
+--- more_headers eval
+["Authorization: Bearer $::Tok{t030b}", "Authorization: Bearer $::Tok{t030b}",
+ ""]
+--- error_code eval
+[200, 200, 401]
+--- response_body eval
+[('{"count":2,"next":null,"previous":null,"results":['
+  . ::u(1, 'b1@b.example', 'Bea1', 'Bravo', undef, undef, 'active', 0, 0, 0)
+  . ',' . ::u(2, 'b2@b.example', 'Bea2', 'Bravo', undef, undef, 'active',
+              0, 0, 0) . ']}') x 2,
+ '{"error":"unauthorized","message":"a bearer token is required"}']
+--- no_error_log
+[error]
+
+
 
 === TEST 1: the default: active users by last_name, ties by id, every field typed
 The nine active users; Ivy's null last_name first; the case-insensitive

@@ -8,6 +8,7 @@ use Test::Nginx::Socket 'no_plan';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use UsersTest qw(redis_cmd);
+use Digest::SHA qw(sha256_hex);
 
 repeat_each(2);
 no_shuffle();
@@ -132,24 +133,75 @@ sub forbidden {
     bad($_[0], 'requires the \"metadata\" permission', 'forbidden');
 }
 
-# the caller's permissions: none, or "metadata"
 our $HttpConfig = qq{
     users_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} timeout=2s;
 };
 
 our $Config = qq{
-    set \$users_workspace t031;
-    set \$users_permissions "";
     include $FindBin::Bin/../conf/users-v1.conf;
 };
 
-our $ConfigMeta = $Config =~ s/users_permissions ""/users_permissions "metadata"/r;
+# The conf has users_auth: the caller's permissions are its token's. The
+# blocks of $ConfigMeta (the same conf) send a token with "metadata",
+# the others one without, unless a block sends its own headers. A second
+# tenant, t031b, holds one user under ben's id.
+our $ConfigMeta = $Config . "    # the caller holds \"metadata\"\n";
+
+my $wsb = 'users:{t031b}';
+
+redis_cmd('FCALL', 'users_schema', 1, $wsb,
+          'name:str,email:str,identifier:str,user_type:str,status:str,'
+          . 'created_at:time,updated_at:time',
+          'user_type,status', '');
+redis_cmd('FCALL', 'users_upsert', 1, $wsb, $Id{ben}, id => $Id{ben},
+          identifier => 'bravo', name => 'Bravo Ben',
+          email => 'ben@b.example', user_type => 'saas_user',
+          status => 'active', created_at => '2023-05-06T00:00:00Z',
+          updated_at => '2023-05-06T00:00:00Z', created_by => $B);
+
+our %Tok = (plain => 'uk_t031-plain', meta => 'uk_t031-metadata',
+            t031b => 'uk_t031b-meta');
+
+for my $t (['plain', 't031', ''], ['meta', 't031', 'read,metadata'],
+           ['t031b', 't031b', 'metadata'])
+{
+    redis_cmd('HSET', 'users:token:' . sha256_hex($Tok{ $t->[0] }),
+              user => $Id{ben}, ws => $t->[1], role => 'user',
+              perms => $t->[2], exp => 0);
+}
+
+sub ::auth031 { "Authorization: Bearer $::Tok{$_[0]}" }
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    my $who = ($block->config // '') eq $::ConfigMeta ? 'meta' : 'plain';
+    $block->set_value('more_headers', ::auth031($who))
+        unless defined $block->more_headers;
+});
 
 our @ByCreated = qw(dana amy eli ben john fay zoe gus hal carl kim2 kim);
 
 run_tests();
 
 __DATA__
+
+=== TEST 0: two tenants: t031b's token lists t031b's user only, with its metadata
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /users", "GET /users?search=Benjamin", "GET /users?created_by=$::A",
+ "GET /users"]
+--- more_headers eval
+[(::auth031('t031b')) x 3, ""]
+--- error_code eval
+[200, 200, 200, 401]
+--- response_body eval
+[qq{[{"id":"$::Id{ben}","identifier":"bravo","name":"Bravo Ben","email":"ben\@b.example","user_type":"saas_user","status":"active","created_at":"2023-05-06T00:00:00Z","updated_at":"2023-05-06T00:00:00Z","created_by":"$::B","updated_by":null}]},
+ '[]', '[]', '{"error":"unauthorized","message":"a bearer token is required"}']
+--- no_error_log
+[error]
+
+
 
 === TEST 1: the default: a bare array by created_at, no metadata fields
 Created at the same instant, ben and john (and kim2 and kim) come in id
@@ -635,8 +687,8 @@ past the end is empty and still counted.
 --- config eval: $::Config
 --- request
 GET /users?page_size=1
---- more_headers
-X-API-Version: v1
+--- more_headers eval
+"X-API-Version: v1\n" . ::auth031('plain')
 --- error_code: 200
 --- response_headers
 X-Total-Count: 12
@@ -654,7 +706,7 @@ Link: <http://localhost/users?page_size=1&page=2>; rel="next"
 --- request eval
 ["GET /users", "GET /users", "GET /users"]
 --- more_headers eval
-["X-API-Version: v2", "X-API-Version: V1", "X-API-Version: v1.0"]
+[map { "X-API-Version: $_\n" . ::auth031('plain') } qw(v2 V1 v1.0)]
 --- error_code eval
 [400, 400, 400]
 --- response_headers eval

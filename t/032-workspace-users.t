@@ -7,6 +7,7 @@ use Test::Nginx::Socket 'no_plan';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use UsersTest qw(redis_cmd);
+use Digest::SHA qw(sha256_hex);
 
 repeat_each(2);
 no_shuffle();
@@ -73,9 +74,47 @@ our $HttpConfig = qq{
 };
 
 our $Config = qq{
-    set \$users_workspace t032;
     include $FindBin::Bin/../conf/workspace-users.conf;
 };
+
+# The conf has users_auth and users_see_all admin view_all: every request
+# carries the token of alice (u02, an administrator, who sees everyone)
+# unless a block sends its own headers. Bob (u04) is an operator without
+# view_all, Mallory (u01) one with it (legacyViewAll). A second tenant,
+# t032b, holds one user under alice's id.
+my $wsb = 'users:{t032b}';
+
+redis_cmd('FCALL', 'users_schema', 1, $wsb,
+          'name:str,role:str,status:str,created_at:time,updated_at:time',
+          'role,device_type,status', '');
+redis_cmd('FCALL', 'users_upsert', 1, $wsb, 'u02', id => 'u02',
+          legacy_id => 1, legacy_view_all => 1, workspace_name => 'bravo',
+          name => 'Bravo', device_type => 'api', role => 'admin',
+          pub_key => 'pk-b', status => 'active', is_suspended => 0,
+          created_at => '2022-01-01T00:00:00Z',
+          updated_at => '2022-01-01T00:00:00Z');
+
+our %Tok = (alice => 'uk_t032-alice', bob => 'uk_t032-bob',
+            mallory => 'uk_t032-mallory', bravo => 'uk_t032b-bravo');
+
+for my $t (['alice', 'u02', 't032', 'admin', ''],
+           ['bob', 'u04', 't032', 'operator', ''],
+           ['mallory', 'u01', 't032', 'operator', 'view_all'],
+           ['bravo', 'u02', 't032b', 'admin', ''])
+{
+    my ($name, $user, $ws, $role, $perms) = @$t;
+    redis_cmd('HSET', 'users:token:' . sha256_hex($Tok{$name}),
+              user => $user, ws => $ws, role => $role, perms => $perms,
+              exp => 0);
+}
+
+sub ::auth032 { "Authorization: Bearer $::Tok{$_[0]}" }
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value('more_headers', ::auth032('alice'))
+        unless defined $block->more_headers;
+});
 
 our %U = (
     u01 => q{{"id":"u01","legacyId":42,"legacyViewAll":true,"workspaceName":"acme","name":"Mallory","deviceUserId":"D-1001","deviceType":"PSD","role":"OPERATOR","pubKey":"pk-u01","status":"ACTIVE","isSuspended":false,"createdAt":"2021-03-01T10:00:00Z","updatedAt":"2024-01-12T00:00:00Z"}},
@@ -109,6 +148,40 @@ sub ::bad032 {
 run_tests();
 
 __DATA__
+
+=== TEST 0: visibility: an operator without view_all sees only itself, with it everyone
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /users", "GET /users?role=ADMIN", "GET /users", "GET /users"]
+--- more_headers eval
+[::auth032('bob'), ::auth032('bob'), ::auth032('mallory'), ""]
+--- error_code eval
+[200, 200, 200, 401]
+--- response_body eval
+[::page032(1, 'null', 'null', 30, 1, 'u04'),
+ ::page032(1, 'null', 'null', 30, 0),
+ ::page032(1, 'null', 'null', 30, 12,
+           qw(u02 u04 u07 u08 u03 u05 u11 u01 u12 u10 u06 u09)),
+ '{"error":"unauthorized","message":"a bearer token is required"}']
+--- no_error_log
+[error]
+
+
+
+=== TEST 0b: two tenants: t032b's token lists t032b's user only
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /users", "GET /users?ids=u01&ids=u02"]
+--- more_headers eval
+::auth032('bravo')
+--- response_body eval
+[('{"page":1,"next":null,"prev":null,"pageSize":30,"total":1,"results":[{"id":"u02","legacyId":1,"legacyViewAll":true,"workspaceName":"bravo","name":"Bravo","deviceUserId":null,"deviceType":"API","role":"ADMIN","pubKey":"pk-b","status":"ACTIVE","isSuspended":false,"createdAt":"2022-01-01T00:00:00Z","updatedAt":"2022-01-01T00:00:00Z"}]}') x 2]
+--- no_error_log
+[error]
+
+
 
 === TEST 1: no parameters: everyone, by name case-insensitively, ties by id, pageSize 30
 --- http_config eval: $::HttpConfig

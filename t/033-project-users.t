@@ -2,12 +2,14 @@
 # GET /api/v1/users (page, per_page 15/25/50/100, default 100, 422 for an
 # invalid value, 400 for malformed percent-encoding), GET /api/v1/users/{id}
 # and GET /api/v1/projects/{id}/users (members only, paged; 404 for an
-# unknown project). Expands and /user are not covered yet.
+# unknown project), expands, GET /api/v1/user (the caller), site admin
+# (403 without it) and bearer tokens (401 without one).
 
 use Test::Nginx::Socket 'no_plan';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use UsersTest qw(redis_cmd);
+use Digest::SHA qw(sha256_hex);
 
 repeat_each(2);
 no_shuffle();
@@ -73,9 +75,55 @@ our $HttpConfig = qq{
 };
 
 our $Config = qq{
-    set \$users_workspace t033;
     include $FindBin::Bin/../conf/project-users.conf;
 };
+
+# The conf has users_auth, and /api/v1/users{,/id} need site admin: every
+# request carries the token of user 3, an administrator, unless a block
+# sends its own headers; user 5 has no admin role or permission. A second
+# tenant, t033b, holds users 1 and 3 (members of project 5), group 2.
+my $wsb = 'users:{t033b}';
+
+redis_cmd('FCALL', 'users_schema', 1, $wsb, 'name:str,id:int', '',
+          'groups:group,projects:project');
+for my $i (1, 3) {
+    redis_cmd('FCALL', 'users_upsert', 1, $wsb, $i, name => "Bravo $i",
+              email => "b$i\@b.example", type => 1, groups => 2,
+              projects => 5, created_at => '2022-01-01T00:00:00Z');
+}
+redis_cmd('HSET', 'users:{t033b}:group:2', 'id', 2, 'name', 'Bravo twos');
+
+our %Tok = (admin => 'uk_t033-admin-3', user => 'uk_t033-user-5',
+            bravo => 'uk_t033b-admin-3');
+
+for my $t (['admin', 3, 't033', 'admin', ''],
+           ['user', 5, 't033', 'member', 'read,view_all'],
+           ['bravo', 3, 't033b', 'user', 'admin'])
+{
+    my ($name, $user, $ws, $role, $perms) = @$t;
+    redis_cmd('HSET', 'users:token:' . sha256_hex($Tok{$name}),
+              user => $user, ws => $ws, role => $role, perms => $perms,
+              exp => 0);
+}
+
+sub ::auth033 { "Authorization: Bearer $::Tok{$_[0]}" }
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value('more_headers', ::auth033('admin'))
+        unless defined $block->more_headers;
+});
+
+# a user of t033b as the API shows it
+sub ::b033 {
+    my $i = shift;
+    return qq({"id":$i,"name":"Bravo $i","email":"b$i\@b.example","type":1,)
+         . '"timezone":null,"date_format":null,"time_format":null,'
+         . '"role_id":null,"groups":[2],"created_at":"2022-01-01T00:00:00Z",'
+         . '"created_by":null,"updated_at":null,"updated_by":null}';
+}
+
+our $Scope = '{"error":"insufficient_scope","message":"the token does not allow this"}';
 
 # the user object of user $i as the API shows it
 sub ::u033 {
@@ -127,6 +175,85 @@ our @Project1 = grep { $_ % 5 } 1 .. 20;
 run_tests();
 
 __DATA__
+
+=== TEST 0: GET /api/v1/user: the caller as the document shows it, id name timezone date_format time_format
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /api/v1/user", "GET /api/v1/user", "GET /api/v1/user"]
+--- more_headers eval
+[::auth033('admin'), ::auth033('user'), ::auth033('bravo')]
+--- response_body eval
+['{"id":3,"name":"User 3","timezone":"Europe/Berlin","date_format":null,"time_format":null}',
+ '{"id":5,"name":"User 5","timezone":null,"date_format":"Y-m-d","time_format":"H:i"}',
+ '{"id":3,"name":"Bravo 3","timezone":null,"date_format":null,"time_format":null}']
+--- no_error_log
+[error]
+
+
+
+=== TEST 0b: expands is no parameter of /user and /projects/{id}/users: ignored like any unknown one
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /api/v1/user?expands=bogus", "GET /api/v1/user?expands=groups",
+ "GET /api/v1/projects/5/users?expands=bogus",
+ "GET /api/v1/projects/5/users?expands=groups,roles&expands=x"]
+--- response_body eval
+['{"id":3,"name":"User 3","timezone":"Europe/Berlin","date_format":null,"time_format":null}',
+ '{"id":3,"name":"User 3","timezone":"Europe/Berlin","date_format":null,"time_format":null}',
+ ::page033(1, 'null', 'null', 1, 100, 4, 2, 3, 11, 17),
+ ::page033(1, 'null', 'null', 1, 100, 4, 2, 3, 11, 17)]
+--- no_error_log
+[error]
+
+
+
+=== TEST 0c: site admin: without it 403 on /users and /users/{id}, 200 on /user and a project; no token 401
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /api/v1/users", "GET /api/v1/users/5", "GET /api/v1/users/5?expands=groups",
+ "GET /api/v1/projects/7/users", "GET /api/v1/user", "GET /api/v1/user",
+ "GET /api/v1/projects/7/users"]
+--- more_headers eval
+[(::auth033('user')) x 5, "", ""]
+--- error_code eval
+[403, 403, 403, 200, 200, 401, 401]
+--- response_headers eval
+[('WWW-Authenticate: Bearer realm="api", error="insufficient_scope"') x 3,
+ ('!WWW-Authenticate') x 2, ('WWW-Authenticate: Bearer realm="api"') x 2]
+--- response_body eval
+[($::Scope) x 3, ::page033(1, 'null', 'null', 1, 100, 1, 20),
+ '{"id":5,"name":"User 5","timezone":null,"date_format":"Y-m-d","time_format":"H:i"}',
+ ('{"error":"unauthorized","message":"a bearer token is required"}') x 2]
+--- no_error_log
+[error]
+
+
+
+=== TEST 0d: two tenants: t033b's token (admin as a permission) lists and expands t033b's objects only
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /api/v1/users?expands=groups", "GET /api/v1/users/5",
+ "GET /api/v1/projects/5/users", "GET /api/v1/projects/1/users"]
+--- more_headers eval
+::auth033('bravo')
+--- error_code eval
+[200, 404, 200, 404]
+--- response_body eval
+['{"page":1,"prev_page":null,"next_page":null,"last_page":1,"per_page":100,"total":2,"result":['
+ . ::b033(1) . ',' . ::b033(3)
+ . '],"expands":{"groups":[{"id":2,"name":"Bravo twos"}]}}',
+ '{"error":"not_found","message":"no such user"}',
+ '{"page":1,"prev_page":null,"next_page":null,"last_page":1,"per_page":100,"total":2,"result":['
+ . ::b033(1) . ',' . ::b033(3) . ']}',
+ '{"error":"not_found","message":"no such project"}']
+--- no_error_log
+[error]
+
+
 
 === TEST 1: GET /api/v1/users: everyone by numeric id, per_page 100 by default
 --- http_config eval: $::HttpConfig

@@ -2,12 +2,14 @@
 # shipped conf/identity-users.conf: the OData filter subset (every example
 # of the document, each operator, and/or/not, parentheses, '' escapes,
 # instants compared across offsets, the 400 messages), limit 1..600 and
-# offset, the {offset,count,total,items} envelope.
+# offset, the {offset,count,total,items} envelope; bearer tokens and the
+# view_all permission the document requires.
 
 use Test::Nginx::Socket 'no_plan';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use UsersTest qw(redis_cmd);
+use Digest::SHA qw(sha256_hex);
 
 repeat_each(2);
 no_shuffle();
@@ -71,9 +73,43 @@ our $HttpConfig = qq{
 };
 
 our $Config = qq{
-    set \$users_workspace t034;
     include $FindBin::Bin/../conf/identity-users.conf;
 };
+
+# The conf has users_auth and users_auth_require view_all ("User view all
+# permission is required"): every request carries a token with view_all
+# unless a block sends its own headers. A second tenant, t034b, holds one
+# user under U7's id.
+my $wsb = 'users:{t034b}';
+
+redis_cmd('FCALL', 'users_schema', 1, $wsb,
+          'id:str,username:str,created_at:time', 'user_status', '');
+redis_cmd('FCALL', 'users_upsert', 1, $wsb, $users[6][0], id => $users[6][0],
+          username => 'bravo@b.example', user_status => 'VERIFIED',
+          created_at => '2020-01-01T00:00:00Z',
+          updated_at => '2020-01-01T00:00:00Z');
+
+our %Tok = (all => 'uk_t034-view-all', none => 'uk_t034-no-view-all',
+            admin => 'uk_t034-admin-role', bravo => 'uk_t034b-view-all');
+
+for my $t (['all', 't034', 'user', 'read,view_all'],
+           ['none', 't034', 'user', 'read,view_al,view_all_x'],
+           ['admin', 't034', 'admin', 'metadata'],
+           ['bravo', 't034b', 'user', 'view_all'])
+{
+    my ($name, $ws, $role, $perms) = @$t;
+    redis_cmd('HSET', 'users:token:' . sha256_hex($Tok{$name}),
+              user => $users[0][0], ws => $ws, role => $role,
+              perms => $perms, exp => 0);
+}
+
+sub ::auth034 { "Authorization: Bearer $::Tok{$_[0]}" }
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value('more_headers', ::auth034('all'))
+        unless defined $block->more_headers;
+});
 
 our %U = (
     U1 => q{{"id":"0b9e2c1a-0000-4000-8000-000000000001","username":"ann@example.com","userStatus":"VERIFIED","createdAt":"2020-09-21T14:19:09.769747","updatedAt":"2021-01-01T00:00:00Z","lastLogin":"2020-09-21T14:19:09.769746"}},
@@ -114,6 +150,42 @@ our $T = '2020-09-21T14:19:09.769747';
 run_tests();
 
 __DATA__
+
+=== TEST 0: view_all is required: without it 403 insufficient_scope (an admin role is not view_all); no token 401
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /identity/v1/users", "GET /identity/v1/users?filter=id%20eq%20'x'",
+ "GET /identity/v1/users", "GET /identity/v1/users"]
+--- more_headers eval
+[::auth034('none'), ::auth034('none'), ::auth034('admin'), ""]
+--- error_code eval
+[403, 403, 403, 401]
+--- response_headers eval
+[('WWW-Authenticate: Bearer realm="identity", error="insufficient_scope"') x 3,
+ 'WWW-Authenticate: Bearer realm="identity"']
+--- response_body eval
+[('{"error":"insufficient_scope","message":"the token does not allow this"}') x 3,
+ '{"error":"unauthorized","message":"a bearer token is required"}']
+--- no_error_log
+[error]
+
+
+
+=== TEST 0b: two tenants: t034b's token lists t034b's user only
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /identity/v1/users", ::get034("username eq 'user\@example.com'")]
+--- more_headers eval
+::auth034('bravo')
+--- response_body eval
+['{"offset":0,"count":1,"total":1,"items":[{"id":"7600415a-8876-5722-9f3c-b0fd11112283","username":"bravo@b.example","userStatus":"VERIFIED","createdAt":"2020-01-01T00:00:00Z","updatedAt":"2020-01-01T00:00:00Z","lastLogin":null}]}',
+ '{"offset":0,"count":0,"total":0,"items":[]}']
+--- no_error_log
+[error]
+
+
 
 === TEST 1: no parameters: everyone by id, offset 0
 --- http_config eval: $::HttpConfig

@@ -276,4 +276,167 @@ sub no_tokens_logged {
 
 $redis->stop;
 
+
+# ----------------------------------------------------------------------
+# 3. Redis BUSY (a script past lua-time-limit) during a lookup: 503 with
+#    Retry-After, as for any unavailability, never 401 or 502; not cached:
+#    the token passes once Redis answers again
+
+sub hmgets {
+    my $r = shift;
+    my ($n) = ($r->cmd('INFO', 'commandstats') =~ /^cmdstat_hmget:calls=(\d+)/m);
+    return $n // 0;
+}
+
+{
+    $redis->start;
+    $redis->cmd('CONFIG', 'SET', 'lua-time-limit', 100);
+    my $ngx = start('f042c', '');
+    my $name = 'busy';
+
+    my $warm = tok('busy_warm');
+    grant($warm);
+    my $busy = tok('busy');
+    grant($busy);
+    my $busy_q = tok('busy_query');
+    grant($busy_q);
+
+    my ($s, $h, $b) = get($ngx, '/who', $warm);
+    is($s, 200, "$name: before: a token passes (and is cached)");
+
+    # a script that never ends, from a connection of its own
+    my $script = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                       PeerPort => $rport, Proto => 'tcp')
+        or die "connect: $!\n";
+    my $lua = 'while true do end';
+    print {$script} "*3\r\n\$4\r\nEVAL\r\n\$" . length($lua)
+                    . "\r\n$lua\r\n\$1\r\n0\r\n";
+    sleep 0.3;
+
+    my $pos = length $ngx->error_log;
+    ($s, $h, $b) = get($ngx, '/who', $busy);
+    is($s, 503, "$name: an uncached token: 503, not 502 or 401");
+    is($b, $Unavailable, "$name: the unavailable body");
+    is($h->{'retry-after'}, '1', "$name: Retry-After");
+    ok(!defined $h->{'www-authenticate'}, "$name: no challenge");
+
+    ($s, $h, $b) = get($ngx, '/who?access_token=' . $busy_q);
+    is($s, 503, "$name: an uncached parameter token: 503");
+    is($h->{'retry-after'}, '1', "$name: Retry-After for it too");
+
+    ($s, $h) = get($ngx, '/who', $warm);
+    is($s, 200, "$name: a cached token still passes");
+
+    my $log = substr($ngx->error_log, $pos);
+    my @warn = grep { /\[warn\].*users: redis cannot look up tokens now: BUSY/ }
+               split /\n/, $log;
+    ok(@warn >= 1 && @warn <= 2,
+       "$name: a warning, at most one a second") or diag $log;
+    unlike($log, qr/\[(?:error|crit|alert|emerg)\]/, "$name: nothing worse");
+
+    is(eval { $redis->cmd('SCRIPT', 'KILL') } // $@, 'OK', "$name: SCRIPT KILL");
+    close $script;
+
+    my $deadline = time + 3;
+    while (time < $deadline) {
+        ($s) = get($ngx, '/who', $busy);
+        last if $s == 200;
+        sleep 0.05;
+    }
+    is($s, 200, "$name: Redis answers again: the token passes (a 503 is not cached)");
+
+    no_tokens_logged($ngx, $name);
+    $ngx->stop;
+}
+
+
+# ----------------------------------------------------------------------
+# 4. Once per request: a token is looked up once, whatever internal
+#    redirects and subrequests the request makes; each location still
+#    checks its own users_auth_require. valid=0s: no cache between
+#    requests, so every request's lookups show in Redis's HMGET count.
+
+{
+    my $name = 'once';
+    my $conf = q{
+        users_auth "c";
+        location = /redirect {
+            try_files /nonexistent /admin-only;
+        }
+        location = /admin-only {
+            internal;
+            users_auth_require admin;
+            alias html/who.txt;
+        }
+        location = /gated {
+            auth_request /_gate;
+            alias html/who.txt;
+            add_header X-User-Id "[$users_user_id]";
+        }
+        location = /_gate {
+            internal;
+            users_auth_require admin;
+            empty_gif;
+        }
+        location = /page.html {
+            users_auth off;
+            ssi on;
+            root html;
+        }
+        location = /part {
+            alias html/who.txt;
+        }
+    };
+    my $ngx = nginx_start(name => 'f042d', config => $conf,
+                          http_config => "users_redis 127.0.0.1:$rport "
+                                         . 'timeout=500ms; users_auth_cache '
+                                         . 'valid=0s invalid=0s;');
+    for (['who.txt', "ok\n"],
+         ['page.html', '[<!--# include virtual="/part" -->|'
+                       . '<!--# include virtual="/part" -->]'])
+    {
+        open my $fh, '>', $ngx->root . "/html/$_->[0]" or die "$_->[0]: $!\n";
+        print $fh $_->[1];
+        close $fh;
+    }
+
+    my $admin = tok('once_admin');
+    grant($admin);
+    my $user = tok('once_user');
+    grant($user, role => 'user', perms => '');
+
+    my $count = sub {
+        my ($path, $t) = @_;
+        $redis->cmd('CONFIG', 'RESETSTAT');
+        my ($s, $h, $b) = get($ngx, $path, $t);
+        return ($s, $b, hmgets($redis), $h);
+    };
+
+    my ($s, $b, $n, $h) = $count->('/redirect', $admin);
+    is("$s $n", '200 1', "$name: an internal redirect: 200, one lookup");
+    ($s, $b, $n) = $count->('/redirect', $user);
+    is("$s $n", '403 1', "$name: the redirect's target requires admin: 403, one lookup");
+
+    ($s, $b, $n, $h) = $count->('/gated', $admin);
+    is("$s $n", '200 1', "$name: auth_request from a users_auth location: one lookup");
+    is($h->{'x-user-id'}, '[1]', "$name: the main request sees the principal");
+    ($s, $b, $n) = $count->('/gated', $user);
+    is("$s $n", '403 1', "$name: its gate requires admin: 403, one lookup");
+
+    ($s, $b, $n) = $count->('/page.html', $admin);
+    is("$s $b $n", "200 [ok\n|ok\n] 1",
+       "$name: two SSI includes at once: both pass on one lookup");
+    ($s, $b, $n) = $count->('/page.html');
+    like($b, qr/^\[\{"error":"unauthorized".*\|\{"error":"unauthorized".*\]$/s,
+         "$name: two SSI includes without a token: each a 401");
+    is($n, 0, "$name: and no lookup");
+
+    my $log = $ngx->error_log;
+    unlike($log, qr/\[(?:crit|alert|emerg)\]/, "$name: no crash or alert");
+    no_tokens_logged($ngx, $name);
+    $ngx->stop;
+}
+
+$redis->stop;
+
 done_testing();

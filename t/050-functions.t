@@ -245,6 +245,161 @@ is_deeply([ ws_keys($r, $ws) ], [ "$B:meta" ], 'only meta remains');
     ws_clean($r, 't050int');
 }
 
+# --- objects users refer to: users_object_upsert, _validate, _delete ---------
+
+{
+    my ($O, $O2) = ('users:{t050obj}', 'users:{t050obj2}');
+    ws_clean($r, $_) for 't050obj', 't050obj2';
+
+    cmd($r, 'FCALL', 'users_schema', 1, $O, 'name:str', '', 'groups:group');
+    upsert($r, 't050obj', 'u1', name => 'Ann', groups => '1,2');
+    my $ver = cmd($r, 'HGET', "$O:meta", 'ver');
+    my $user = hash("$O:u:u1");
+
+    sub obj { cmd($r, 'FCALL', 'users_object_upsert', 1, @_) }
+
+    is(obj($O, 'group', 1, name => 'Ones', color => 'red'), 1,
+       'object created: 1');
+    is_deeply(hash("$O:group:1"), { id => 1, name => 'Ones', color => 'red' },
+              'group 1: exactly its fields and id');
+    is(obj($O, 'group', 1, id => 1, name => 'Uno'), 0, 'replaced: 0');
+    is_deeply(hash("$O:group:1"), { id => 1, name => 'Uno' },
+              'group 1 replaced: color gone');
+    is(obj($O, 'role', 1, name => 'Admin'), 1, 'another kind, same id');
+    is(obj($O2, 'group', 1, name => 'Elsewhere'), 1, 'another workspace');
+    is(hash("$O:group:1")->{name}, 'Uno', 'workspaces apart');
+    is(obj($O, 'group', 'a:b', name => 'Colon'), 1, 'an id with a colon');
+
+    is(cmd($r, 'HGET', "$O:meta", 'ver'), $ver,
+       'ver unchanged: no cached page shows objects');
+    is_deeply(hash("$O:u:u1"), $user, 'the user untouched');
+    is_deeply(cmd($r, 'FCALL_RO', 'users_check', 1, $O), [],
+              'indexes untouched');
+    is(cmd($r, 'FCALL_RO', 'users_object_validate', 1, $O, 'group', 9,
+           name => 'Nine'), 'OK', 'validate: OK');
+    is(cmd($r, 'EXISTS', "$O:group:9"), 0, 'validate writes nothing');
+
+    my @before = map { [ $_, cmd($r, 'DUMP', $_) ] } ws_keys($r, 't050obj');
+
+    for my $case (
+        [ [ 'u', 'u1', name => 'X' ], 'object kind "u" is reserved (u, ix,'
+          . ' m and meta name the library\'s own keys)' ],
+        [ [ 'ix', 'name' ], 'object kind "ix" is reserved (u, ix, m and meta'
+          . ' name the library\'s own keys)' ],
+        [ [ 'm', 'group' ], 'object kind "m" is reserved (u, ix, m and meta'
+          . ' name the library\'s own keys)' ],
+        [ [ 'meta', 'x' ], 'object kind "meta" is reserved (u, ix, m and'
+          . ' meta name the library\'s own keys)' ],
+        [ [ 'gr:oup', 'x' ], 'invalid object kind "gr:oup": use letters,'
+          . ' digits, "_", "." and "-"' ],
+        [ [ 'group', '' ], 'group id is empty or contains a NUL byte' ],
+        [ [ 'group', "a\0b" ], 'group id is empty or contains a NUL byte' ],
+        [ [ 'group', 2, 'name' ],
+          'odd number of field/value arguments for group "2"' ],
+        [ [ 'group', 2, id => 3 ], 'field id "3" differs from the group id'
+          . ' "2"' ],
+        [ [ 'group', 2, '' => 'x' ], 'empty field name for group "2"' ],
+        [ [ 'group', 2, a => 1, a => 2 ],
+          'field "a" is given twice for group "2"' ],
+        [ [ 'group' ], 'expected <kind> <id> <field> <value> ..., got 1'
+          . ' arguments' ],
+    ) {
+        my ($args, $msg) = @$case;
+        is_deeply(obj($O, @$args), { err => "ERR users: $msg" },
+                  "upsert: $msg");
+        is_deeply(cmd($r, 'FCALL_RO', 'users_object_validate', 1, $O, @$args),
+                  { err => "ERR users: $msg" }, "validate: $msg");
+    }
+
+    like(obj('users:{a:b}', 'group', 1)->{err}, qr/invalid workspace key/,
+         'bad workspace key');
+    is_deeply([ map { [ $_, cmd($r, 'DUMP', $_) ] } ws_keys($r, 't050obj') ],
+              \@before, 'refused calls changed no key');
+
+    is(cmd($r, 'FCALL', 'users_object_delete', 1, $O, 'group', 1), 1,
+       'delete: 1');
+    is(cmd($r, 'FCALL', 'users_object_delete', 1, $O, 'group', 1), 0,
+       'delete again: 0');
+    is_deeply(cmd($r, 'FCALL', 'users_object_delete', 1, $O, 'u', 'u1'),
+              { err => 'ERR users: object kind "u" is reserved' },
+              'delete of a user refused');
+    is_deeply(cmd($r, 'FCALL', 'users_object_delete', 1, $O, 'group'),
+              { err => 'ERR users: expected <kind> <id>, got 1 arguments' },
+              'delete takes a kind and an id');
+    is(hash("$O2:group:1")->{name}, 'Elsewhere', 'the other workspace kept');
+    is_deeply([ ws_keys($r, 't050obj') ], [ sort map { "$O:$_" }
+        'meta', 'u:u1', 'ix:id', 'ix:name', 'm:group', 'm:group:1',
+        'm:group:2', 'role:1', 'group:a:b' ], 'exact key set after delete');
+    is(cmd($r, 'HGET', "$O:meta", 'ver'), $ver, 'ver still unchanged');
+
+    ws_clean($r, $_) for 't050obj', 't050obj2';
+}
+
+# --- users_case: the case of stored values, in meta ------------------------
+
+{
+    my $C = 'users:{t050case}';
+    ws_clean($r, 't050case');
+    cmd($r, 'FCALL', 'users_schema', 1, $C, 'role:str', 'role', '');
+    my %meta = %{ hash("$C:meta") };
+
+    is(cmd($r, 'FCALL', 'users_case', 1, $C, 'role:lower,,status:upper'), 2,
+       'two fields');
+    is_deeply(hash("$C:meta"), { %meta, case => 'role:lower,status:upper' },
+              'meta "case" set, empty items dropped; the rest and ver kept');
+
+    for my $case (
+        [ 'role:title', 'invalid case item "role:title": expected'
+          . ' <field>:lower|upper' ],
+        [ 'role', 'invalid case item "role": expected <field>:lower|upper' ],
+        [ 'id:lower', 'invalid case field "id" (id or listed twice)' ],
+        [ 'role:lower,role:upper',
+          'invalid case field "role" (id or listed twice)' ],
+        [ 'a b:lower', 'invalid case field "a b": use letters, digits, "_",'
+          . ' "." and "-"' ],
+    ) {
+        my ($spec, $msg) = @$case;
+        is_deeply(cmd($r, 'FCALL', 'users_case', 1, $C, $spec),
+                  { err => "ERR users: $msg" }, "users_case: $msg");
+    }
+    is(cmd($r, 'HGET', "$C:meta", 'case'), 'role:lower,status:upper',
+       'refused specs changed nothing');
+
+    cmd($r, 'FCALL', 'users_schema', 1, $C, 'role:str', '', '');
+    is(cmd($r, 'HGET', "$C:meta", 'case'), 'role:lower,status:upper',
+       'users_schema leaves "case" alone');
+
+    is(cmd($r, 'FCALL', 'users_case', 1, $C, ''), 0, 'empty: 0 fields');
+    is(cmd($r, 'HEXISTS', "$C:meta", 'case'), 0, 'empty removes "case"');
+
+    ws_clean($r, 't050case');
+}
+
+# --- users_time: the library's RFC 3339 parser, as Unix seconds -----------
+
+for my $case (
+    [ '2030-01-01', 1893456000 ],
+    [ '2030-01-01T00:00:00Z', 1893456000 ],
+    [ '2030-01-01t01:00:00.999+01:00', 1893456000 ],
+    [ '2029-12-31 19:00:00-05:00', 1893456000 ],
+    [ '1970-01-01T00:00:00z', 0 ],
+    [ '1969-12-31T23:59:59Z', -1 ],
+) {
+    is(cmd($r, 'FCALL_RO', 'users_time', 1, $B, $case->[0]), $case->[1],
+       "users_time $case->[0]");
+}
+
+for my $bad ('2030-02-30', '2030-01-01T24:00:00Z', '2030-01-01T00:00',
+             '20300101', '2030-01-01T00:00:00+1:00', '') {
+    is_deeply(cmd($r, 'FCALL_RO', 'users_time', 1, $B, $bad),
+              { err => "ERR users: not an RFC 3339 timestamp: \"$bad\"" },
+              "users_time refuses \"$bad\"");
+}
+
+is_deeply(cmd($r, 'FCALL_RO', 'users_time', 1, $B),
+          { err => 'ERR users: expected one timestamp, got 0 arguments' },
+          'users_time takes one argument');
+
 ws_clean($r, $ws);
 
 done_testing();

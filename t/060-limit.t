@@ -2,10 +2,14 @@
 # a burst, refilled one request at a time; the 429 answer (JSON body,
 # Retry-After), the RateLimit headers (draft, legacy, off) on accepted and
 # rejected answers; an empty key is not limited; two zones on a location
-# (the stricter one answers); dry run; the log level; no key in the log;
-# $users_limit_status.  Last (plain Test::More, after run_tests): a zone
-# keyed by $users_workspace runs after users_auth, and an address limit in
-# the preaccess phase keeps a flood of bad tokens away from Redis.
+# (the stricter one answers); one set of RateLimit headers, the strictest,
+# when zones are decided in both phases (preaccess and access); counted
+# once per zone through internal redirects, and a zone met after a
+# redirect is counted too; zones in server context, the same definition
+# twice; dry run; the log level; no key in the log; $users_limit_status.
+# Last (plain Test::More, after run_tests): a zone keyed by
+# $users_workspace runs after users_auth, and an address limit in the
+# preaccess phase keeps a flood of bad tokens away from Redis.
 #
 # Every block has its own zone or key, so that no block sees another's
 # state (blocks with the same config share one nginx, and its zones).
@@ -32,6 +36,12 @@ our $HttpConfig = qq{
     users_limit_zone loose   key=\$arg_k rate=10r/m;
     users_limit_zone apikey  key=\$http_x_api_key rate=1r/m burst=1;
     users_limit_zone hourly  key=\$arg_k rate=5r/h burst=2 shm=64k;
+    # keyed by a \$users_ variable: decided in the access phase (empty
+    # without users_auth, so \$arg_k alone keys them)
+    users_limit_zone pre     key=\$arg_k rate=10r/m;
+    users_limit_zone post    key=\$users_workspace\$arg_k rate=1r/m burst=1;
+    users_limit_zone prest   key=\$arg_k rate=1r/m burst=2;
+    users_limit_zone postl   key=\$users_workspace\$arg_k rate=10r/m;
 };
 
 our $Config = q{
@@ -87,6 +97,23 @@ our $Config = q{
     location = /redir {
         users_limit strict;
         try_files /nonexistent /strict?$args;
+    }
+    # a redirect to a location with another zone: that one counts too
+    location = /redir-other {
+        users_limit loose;
+        try_files /nonexistent /strict?$args;
+    }
+    # zones decided in both phases: preaccess (pre, prest), access (post,
+    # postl)
+    location = /phases/access-stricter {
+        users_limit pre post;
+        alias html/ok.txt;
+        add_header X-Limit "[$users_limit_status]" always;
+    }
+    location = /phases/pre-stricter {
+        users_limit prest postl;
+        alias html/ok.txt;
+        users_limit_headers legacy;
     }
     location = /free {
         alias html/ok.txt;
@@ -289,39 +316,45 @@ my $ngx = nginx_start(
 
 $ngx->stop;
 
-# conf/limits.conf as shipped: it loads, and both zones answer
+# conf/limits.conf as shipped: it loads (with conf/identity-users.conf,
+# which defines its own zone, in the same nginx), both zones answer, and
+# the response carries one set of RateLimit headers: the strictest zone's
 {
-    my $conf = "$UsersTest::Root/conf/limits.conf";
+    my $conf = "$UsersTest::Root/conf";
     my $ex = nginx_start(
         name        => 't060conf',
         log_level   => 'info',
         http_config => qq{
             users_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} timeout=2s;
-            include $conf;
+            include $conf/limits.conf;
         },
-        config => q{
+        config => qq{
             users_auth "t060";
-            location = /identity/v1/users {
+            location = /accounts/users {
                 users_limit address workspace;
                 alias html/ok.txt;
             }
+            include $conf/identity-users.conf;
         },
     );
     open my $fh, '>', $ex->root . '/html/ok.txt' or die $!;
     print $fh "ok\n";
     close $fh;
-    my ($status, $h) = http_get($ex->port, '/identity/v1/users',
+    my ($status, $h) = http_get($ex->port, '/accounts/users',
                                 Authorization => "Bearer $Good");
     is($status, 200, 'conf/limits.conf: 200');
-    # one list member a phase: address (preaccess), workspace (after auth)
-    is($h->{'ratelimit-policy'}, '"address";q=20;w=1, "workspace";q=300;w=60',
-       'conf/limits.conf: RateLimit-Policy of both zones');
-    is($h->{ratelimit}, '"address";r=39;t=1, "workspace";r=299;t=1',
-       'conf/limits.conf: RateLimit of both zones');
+    # address (preaccess) has 39 left, workspace (after auth) 299: one set,
+    # address's
+    is($h->{'ratelimit-policy'}, '"address";q=20;w=1',
+       'conf/limits.conf: RateLimit-Policy of the strictest zone only');
+    is($h->{ratelimit}, '"address";r=39;t=1',
+       'conf/limits.conf: RateLimit of the strictest zone only');
     is(redis_cmd('EXISTS', "users:limit:{workspace}:$Ws"), 1,
        'conf/limits.conf: the workspace is counted in Redis');
-    ($status) = http_get($ex->port, '/identity/v1/users');
+    ($status) = http_get($ex->port, '/accounts/users');
     is($status, 401, 'conf/limits.conf: no token: 401');
+    my $log = $ex->error_log;
+    unlike($log, qr/\[(?:crit|alert|emerg)\]/, 'conf/limits.conf: no [crit]');
     $ex->stop;
 }
 
@@ -515,14 +548,14 @@ invalid rate "10r/d", it must be like 300r/m (r/s, r/m or r/h, at most 1000000)
 
 
 
-=== TEST 17: a duplicate zone
+=== TEST 17: a zone name defined twice, differently: the error names where the first is
 --- http_config
     users_limit_zone z key=$arg_k rate=1r/s;
     users_limit_zone z key=$arg_k rate=2r/s;
 --- config
 --- must_die
---- error_log
-"users_limit_zone" directive is duplicate
+--- error_log eval
+qr/\[emerg\] .*users_limit_zone "z" is already defined differently in \S+nginx\.conf:\d+ in \S+nginx\.conf:\d+$/
 
 
 
@@ -533,3 +566,85 @@ invalid rate "10r/d", it must be like 300r/m (r/s, r/m or r/h, at most 1000000)
 --- must_die
 --- error_log
 invalid parameter "on_error=maybe"
+
+
+
+=== TEST 19: one set of RateLimit headers when zones are decided in both phases: the access phase's zone (post, 1r/m) is stricter than the preaccess one (pre, 10r/m), so its set replaces pre's; its 429 carries only its own
+--- request eval
+["GET /phases/access-stricter?k=t19", "GET /phases/access-stricter?k=t19"]
+--- error_code eval
+[200, 429]
+--- response_headers eval
+["RateLimit-Policy: \"post\";q=1;w=60\nRateLimit: \"post\";r=0;t=60\nX-Limit: [PASSED]\n!Retry-After",
+ "RateLimit-Policy: \"post\";q=1;w=60\nRateLimit: \"post\";r=0;t=60\nRetry-After: 60\nX-Limit: [REJECTED]"]
+--- response_body eval
+["ok\n", ::limited(60)]
+--- no_error_log
+by zone "pre"
+
+
+
+=== TEST 20: one set of headers (legacy) when the preaccess zone (prest, 2 left then 1) is stricter than the access one (postl, 9 left): prest's stays; its 429 comes in preaccess
+--- request eval
+["GET /phases/pre-stricter?k=t20", "GET /phases/pre-stricter?k=t20", "GET /phases/pre-stricter?k=t20"]
+--- error_code eval
+[200, 200, 429]
+--- response_headers eval
+["RateLimit-Limit: 1\nRateLimit-Remaining: 1\nRateLimit-Reset: 60\n!RateLimit\n!RateLimit-Policy",
+ "RateLimit-Limit: 1\nRateLimit-Remaining: 0\nRateLimit-Reset: 120",
+ "RateLimit-Limit: 1\nRateLimit-Remaining: 0\nRateLimit-Reset: 120\nRetry-After: 60"]
+--- response_body eval
+["ok\n", "ok\n", ::limited(60)]
+--- no_error_log
+by zone "postl"
+
+
+
+=== TEST 21: an internal redirect to a location with another zone: both count (loose where the request came in, strict where it was redirected), one set of headers (strict's, the stricter); strict then refuses the key directly
+--- request eval
+["GET /redir-other?k=t21", "GET /strict?k=t21", "GET /loose?k=t21"]
+--- error_code eval
+[200, 429, 200]
+--- response_headers eval
+["RateLimit-Policy: \"strict\";q=1;w=60\nRateLimit: \"strict\";r=0;t=60",
+ "RateLimit-Policy: \"strict\";q=1;w=60\nRetry-After: 60",
+ "RateLimit-Policy: \"loose\";q=10;w=60\nRateLimit: \"loose\";r=8;t=12"]
+
+
+
+=== TEST 22: users_limit_zone in server context (as a conf file included in a server block has it), and the same definition again at http level: one zone, counted once
+--- http_config
+    users_limit_zone twice key=$arg_k rate=1r/m burst=1;
+--- config
+    users_limit_zone twice key=$arg_k rate=1r/m burst=1;
+    users_limit_zone inserver key=$arg_k rate=1r/m burst=1;
+    location = /twice { users_limit twice; alias html/ok.txt; }
+    location = /inserver { users_limit inserver; alias html/ok.txt; }
+--- request eval
+["GET /twice?k=t22", "GET /twice?k=t22", "GET /inserver?k=t22", "GET /inserver?k=t22"]
+--- error_code eval
+[200, 429, 200, 429]
+--- response_headers eval
+["RateLimit-Policy: \"twice\";q=1;w=60", "Retry-After: 60",
+ "RateLimit-Policy: \"inserver\";q=1;w=60", "Retry-After: 60"]
+
+
+
+=== TEST 23: a zone in a server block, then the same name at http level with other arguments
+--- http_config
+    users_limit_zone z key=$arg_k rate=1r/s;
+--- config
+    users_limit_zone z key=$arg_k rate=1r/s burst=5;
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*users_limit_zone "z" is already defined differently in \S+nginx\.conf:\d+ in \S+nginx\.conf:\d+$/
+
+
+
+=== TEST 24: a zone name goes into headers and Redis hash tags: letters, digits, "_" and "-" only
+--- http_config
+    users_limit_zone "a\"b" key=$arg_k rate=1r/s;
+--- config
+--- must_die
+--- error_log
+invalid zone name "a"b" (letters, digits, "_" and "-")

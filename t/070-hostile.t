@@ -11,6 +11,7 @@ use Test::Nginx::Socket 'no_plan';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use UsersTest qw(redis_cmd);
+use Digest::SHA qw(sha256_hex);
 
 repeat_each(2);
 no_shuffle();
@@ -52,7 +53,6 @@ our $HttpConfig = qq{
 };
 
 our $Config = qq{
-    set \$users_workspace t070;
     include $FindBin::Bin/../conf/accounts.conf;
     include $FindBin::Bin/../conf/users-v1.conf;
     location = /auth/users {
@@ -75,9 +75,28 @@ sub bad { my ($p, $m) = @_; $m =~ s/(["\\])/\\$1/g;
 
 our $Ngx400 = qr{\A<html>\r?\n<head><title>400 Bad Request</title></head>};
 
+# the shipped confs have users_auth: a token of t070 (no permissions) goes
+# with every request that does not carry its own, raw requests included
+our $Tok = 'uk_t070-ann';
+redis_cmd('HSET', 'users:token:' . sha256_hex($Tok), user => 1, ws => 't070',
+          role => 'user', perms => '', exp => 0);
+our $Auth = "Authorization: Bearer $Tok";
+
+sub ::with_auth {
+    my $r = shift;
+    return $r =~ /\r\nAuthorization:/i ? $r : $r =~ s/\r\n/\r\n$::Auth\r\n/r;
+}
+
 # blocks that share a request template: one GET per block
 add_block_preprocessor(sub {
     my $b = shift;
+    if (defined $b->raw_request) {
+        my $r = $b->raw_request;
+        $b->set_value(raw_request => ref $r ? [map { ::with_auth($_) } @$r]
+                                            : ::with_auth($r));
+    } elsif (!defined $b->more_headers) {
+        $b->set_value(more_headers => $::Auth);
+    }
     $b->set_value(http_config => $::HttpConfig) unless defined $b->http_config;
     $b->set_value(config => $::Config) unless defined $b->config;
     $b->set_value(no_error_log => "[alert]\n[crit]\n[emerg]\nsignal")

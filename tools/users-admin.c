@@ -3,8 +3,11 @@
  * Copyright (C) ngx_http_users_module authors
  *
  * users-admin: the command-line writer of docs/SCHEMA.md. It loads the
- * Redis Functions library redis/users.lua, sets a workspace's index spec,
- * imports users from JSON Lines, deletes users, creates and revokes tokens.
+ * Redis Functions library redis/users.lua, sets a workspace's index spec
+ * (from the options or from a conf file's schema line), imports users and
+ * the objects users refer to from JSON Lines, deletes them, creates and
+ * revokes tokens. Every check of stored data is the library's: the tool
+ * has no time or integer parser of its own.
  *
  * Exit status: 0 done, 1 data or Redis error, 2 usage error.
  */
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -34,12 +38,18 @@
 #define UA_USAGE         2
 
 #define UA_WINDOW        1000      /* replies read at a time when importing */
-#define UA_MAX_DEPTH     32        /* nesting of objects in a user */
+#define UA_REPORT        10        /* bad lines reported by name */
+#define UA_MAX_DEPTH     32        /* nesting of objects in a line */
+#define UA_MAX_FOLDS     64        /* fields of a workspace's "case" */
 #define UA_WS_MAX        64
 #define UA_TOKEN_BYTES   32
 #define UA_TOKEN_PREFIX  "uk_"
+#define UA_TOKEN_MIN     16        /* bytes of a given token */
+#define UA_TOKEN_MAX     512       /* the module's NGX_HTTP_USERS_MAX_TOKEN */
+#define UA_EXPIRED_KEEP  86400     /* seconds an expired token's record stays */
+#define UA_MAX_SECONDS   (100L * 366 * 86400)
 #define UA_TIMEOUT       60        /* seconds, per Redis reply */
-#define UA_FIXED_ARGS    5         /* FCALL fn 1 users:{ws} <id> */
+#define UA_SCHEMA_WORDS  16        /* words of a conf's schema line */
 
 
 typedef struct {
@@ -48,8 +58,17 @@ typedef struct {
     const char          *password;
     const char          *user;
     int                  db;
-    const char          *argv0;
 } ua_conf_t;
+
+
+typedef int (*ua_handler_pt)(ua_conf_t *cf, int argc, char **argv);
+
+
+typedef struct {
+    const char          *name;
+    ua_handler_pt        handler;
+    const char          *help;
+} ua_command_t;
 
 
 typedef struct {
@@ -59,12 +78,24 @@ typedef struct {
 } ua_buf_t;
 
 
+/* a field whose values are folded to one case ("role:lower") */
+typedef struct {
+    const char          *name;
+    size_t               len;
+    int                  upper;
+} ua_fold_t;
+
+
 /* one JSON line turned into FCALL arguments */
 typedef struct {
     char               **argv;
     size_t              *argvlen;
     int                  argc;
     int                  nalloc;
+    int                  fixed;         /* arguments before the fields */
+
+    const ua_fold_t     *folds;
+    int                  nfolds;
 
     ua_buf_t             path;          /* "invite_id" */
     size_t               prefix[UA_MAX_DEPTH + 1];
@@ -83,29 +114,71 @@ typedef struct {
     redisContext        *c;
     const char          *name;          /* file name for messages */
     char                 base[UA_WS_MAX + 16];
-    const char          *fn;            /* users_validate or users_upsert */
-    const char          *cmd;           /* FCALL */
-    char                *sort;          /* the workspace's sort spec */
+    const char          *kind;          /* NULL: users, else "group", ... */
+    const char          *cmd;           /* FCALL_RO, then FCALL */
+    const char          *fn;            /* the validating, then the writing */
+    int                  writing;
+
+    char                *case_spec;     /* users:{ws}:meta "case" */
+    ua_fold_t            folds[UA_MAX_FOLDS];
+    int                  nfolds;
+
     long                 lines[2 * UA_WINDOW];   /* ring of sent lines */
     int                  head;
     int                  pending;
-    long                 sent;
+    long                 done;          /* lines the library took */
     long                 created;
-    int                  failed;
+    long                 bad;           /* lines refused */
+    int                  failed;        /* I/O or Redis failed: stop */
 } ua_import_t;
 
 
-static int ua_usage(const char *fmt, ...);
-static void ua_error(const char *fmt, ...);
-static int ua_buf_add(ua_buf_t *b, const char *s, size_t len);
-static char *ua_read_file(const char *name, size_t *len);
-static int ua_check_ws(const char *ws, char *base, size_t size);
-static redisContext *ua_connect(ua_conf_t *cf);
-static redisReply *ua_command(redisContext *c, const char *fmt, ...);
-static redisReply *ua_reply_check(redisContext *c, redisReply *r);
+/* token-create's options */
+typedef struct {
+    const char          *role;
+    const char          *perms;
+    const char          *expires;       /* NULL: never */
+    const char          *given;         /* NULL: a new token; "-": stdin */
+    char                 ttl[32];
+} ua_token_opts_t;
 
+
+static int ua_cmd_help(ua_conf_t *cf, int argc, char **argv);
+static int ua_cmd_load(ua_conf_t *cf, int argc, char **argv);
+static int ua_cmd_schema(ua_conf_t *cf, int argc, char **argv);
+static const char *ua_schema_options(int argc, char **argv,
+    const char **spec);
+static int ua_conf_schema(const char *file, char *words[], int *nwords,
+    long *lineno);
+static int ua_cmd_import(ua_conf_t *cf, int argc, char **argv);
+static int ua_cmd_import_objects(ua_conf_t *cf, int argc, char **argv);
+static int ua_cmd_delete(ua_conf_t *cf, int argc, char **argv);
+static int ua_cmd_delete_objects(ua_conf_t *cf, int argc, char **argv);
+static int ua_delete(ua_conf_t *cf, const char *ws, const char *kind,
+    int n, char **ids);
+static int ua_cmd_token_create(ua_conf_t *cf, int argc, char **argv);
+static int ua_token_options(int argc, char **argv, ua_token_opts_t *o);
+static int ua_token_given(const char *given, char *token, size_t size);
+static int ua_token_expiry(redisContext *c, const char *base,
+    const char *when, time_t now, long *exp);
+static int ua_token_store(redisContext *c, const char *key, char **argv,
+    ua_token_opts_t *o, long exp, time_t now);
+static int ua_cmd_token_revoke(ua_conf_t *cf, int argc, char **argv);
+
+static int ua_import(ua_conf_t *cf, const char *ws, const char *kind,
+    const char *file);
+static void ua_import_folds(ua_import_t *im);
+static int ua_import_pass(ua_import_t *im, const char *data, size_t len);
+static int ua_import_send(ua_import_t *im, ua_line_t *l, long lineno);
+static void ua_import_flush(ua_import_t *im, int n);
+static void ua_import_bad(ua_import_t *im, long lineno, const char *msg);
+
+static int ua_line_parse(ua_line_t *l, ua_import_t *im, const char *s,
+    size_t len);
 static int ua_line_arg(ua_line_t *l, const char *s, size_t len);
+static int ua_line_id(ua_line_t *l, const char *s, size_t len);
 static int ua_line_value(void *ctx, const char *s, size_t len);
+static void ua_line_fold(ua_line_t *l);
 static int ua_json_null(void *ctx);
 static int ua_json_boolean(void *ctx, int b);
 static int ua_json_number(void *ctx, const char *s, size_t len);
@@ -115,32 +188,28 @@ static int ua_json_map_key(void *ctx, const unsigned char *s, size_t len);
 static int ua_json_end_map(void *ctx);
 static int ua_json_start_array(void *ctx);
 static int ua_json_end_array(void *ctx);
-static int ua_line_parse(ua_line_t *l, const char *cmd, const char *fn,
-    const char *base, const char *s, size_t len);
-static int ua_line_id(ua_line_t *l, const char *s, size_t len);
 static void ua_line_reset(ua_line_t *l);
 static void ua_line_free(ua_line_t *l);
 
-static int ua_import_flush(ua_import_t *im, int n);
-static int ua_line_check(ua_line_t *l, const char *sort);
-static int ua_check_int(const char *s, size_t len);
-static int ua_check_time(const char *s, size_t len);
-static int ua_import_pass(ua_import_t *im, const char *data, size_t len,
-    int send);
-static double ua_now(void);
+static redisContext *ua_connect(ua_conf_t *cf);
+static redisReply *ua_command(redisContext *c, const char *fmt, ...);
+static redisReply *ua_reply_check(redisReply *r);
+static const char *ua_library_error(const char *err);
 
-static int ua_cmd_load(ua_conf_t *cf, int argc, char **argv);
-static int ua_cmd_schema(ua_conf_t *cf, int argc, char **argv);
-static int ua_cmd_import(ua_conf_t *cf, int argc, char **argv);
-static int ua_cmd_delete(ua_conf_t *cf, int argc, char **argv);
-static int ua_cmd_token_create(ua_conf_t *cf, int argc, char **argv);
-static int ua_cmd_token_revoke(ua_conf_t *cf, int argc, char **argv);
+static int ua_usage(const char *fmt, ...);
+static void ua_error(const char *fmt, ...);
+static int ua_buf_add(ua_buf_t *b, const char *s, size_t len);
+static char *ua_read_file(const char *name, size_t *len);
+static int ua_check_ws(const char *ws, char *base, size_t size);
 static void ua_base64url(const unsigned char *in, size_t n, char *out);
 static int ua_sha256_hex(const char *s, size_t len, char *hex);
+static void ua_utc(long t, char *buf, size_t size);
+static double ua_now(void);
 
 
-static const char  ua_usage_text[] =
+static const char  ua_usage_head[] =
 "usage: users-admin [options] <command> [arguments]\n"
+"       users-admin <command> --help\n"
 "\n"
 "options (before the command):\n"
 "  -h <host>        Redis host, or a unix socket path (default 127.0.0.1)\n"
@@ -150,29 +219,117 @@ static const char  ua_usage_text[] =
 "  -n <db>          database number (default 0)\n"
 "  --help           this text\n"
 "\n"
-"commands:\n"
-"  load-functions [file]\n"
-"      FUNCTION LOAD REPLACE the library (default: redis/users.lua of the\n"
-"      source tree the binary was built in, else ./redis/users.lua)\n"
-"  schema <ws> [--sort f:str|int|time,...] [--enum f,...]\n"
-"              [--member f:kind,...]\n"
-"      set the workspace's index spec and rebuild its indexes\n"
-"  import <ws> [file.jsonl|-]\n"
-"      upsert one user per line (an object with an \"id\"); nested objects\n"
-"      are flattened with \"_\", arrays of scalars joined with \",\",\n"
-"      booleans stored as 1/0, nulls omitted. The whole input is checked\n"
-"      first (JSON, ids, the int and time fields the sort spec indexes):\n"
-"      a bad line is reported as file:LINE and nothing is written.\n"
-"  delete <ws> <id>...\n"
-"      delete users and all their index entries\n"
-"  token-create <ws> <user-id> [--role R] [--perms a,b] [--ttl seconds]\n"
-"      print a new token (\"uk_\" + 43 base64url characters) once and store\n"
-"      users:token:<sha256 hex of the whole token>; role defaults to\n"
-"      \"user\", perms to none, ttl to never\n"
-"  token-revoke <token> | --digest <sha256 hex>\n"
-"      delete a token record\n"
+"commands:\n";
+
+
+static const char  ua_usage_tail[] =
 "\n"
 "exit status: 0 done, 1 data or Redis error, 2 usage error\n";
+
+
+static const char  ua_help_load[] =
+"  load-functions [file]\n"
+"      FUNCTION LOAD REPLACE the library (default: redis/users.lua of the\n"
+"      source tree the binary was built in, else ./redis/users.lua)\n";
+
+
+static const char  ua_help_schema[] =
+"  schema <ws> [--sort f:str|int|time,...] [--enum f,...]\n"
+"              [--member f:kind,...] [--case f:lower|upper,...]\n"
+"  schema <ws> --from-conf <file.conf>\n"
+"      set the workspace's whole index spec (an option left out is\n"
+"      empty) and rebuild its indexes:\n"
+"        --sort    sortable fields and their kinds (id:str is implied;\n"
+"                  id:int makes ids sort as integers)\n"
+"        --enum    fields each of whose values gets a restricted copy of\n"
+"                  every sort index (a conf's \"indexed\" filters)\n"
+"        --member  id-list fields and the membership kind each keeps\n"
+"                  (a conf's \"member\" filters and users_scope)\n"
+"        --case    fields whose values import folds to lower or upper\n"
+"                  case (a conf's \"case=\" filters): kept in the\n"
+"                  schema in Redis, so every later import folds them;\n"
+"                  users already stored are not changed\n"
+"      --from-conf takes the options from the file's one line\n"
+"        # users-admin schema <ws> --sort ... --enum ...\n"
+"      (every conf/*.conf that lists users carries one)\n";
+
+
+static const char  ua_help_import[] =
+"  import <ws> [file.jsonl|-]\n"
+"      upsert one user per line (a JSON object with an \"id\"; no file or\n"
+"      \"-\": standard input). Nested objects are flattened with \"_\",\n"
+"      arrays of scalars joined with \",\", booleans stored as 1/0, nulls\n"
+"      left out; the values of the workspace's --case fields are folded\n"
+"      (ASCII). Every line is parsed, then checked by the library\n"
+"      (FCALL_RO users_validate): exactly what users_upsert takes passes,\n"
+"      e.g. in time fields RFC 3339 times, bare dates, lower-case t and z.\n"
+"      Bad lines are reported as file:LINE (the first 10, then a count)\n"
+"      and then nothing is written. Each user is one atomic users_upsert.\n";
+
+
+static const char  ua_help_import_objects[] =
+"  import-objects <ws> <kind> [file.jsonl|-]\n"
+"      the same for the objects users refer to (kind \"group\", \"role\":\n"
+"      what users_expand shows): each line replaces the hash\n"
+"      users:{ws}:<kind>:<id> with exactly its fields and \"id\", checked\n"
+"      first by users_object_validate, written by users_object_upsert.\n"
+"      Kinds u, ix, m and meta are refused: the library's own keys.\n";
+
+
+static const char  ua_help_delete[] =
+"  delete <ws> <id>...\n"
+"      delete users and all their index entries\n";
+
+
+static const char  ua_help_delete_objects[] =
+"  delete-objects <ws> <kind> <id>...\n"
+"      delete objects users refer to\n";
+
+
+static const char  ua_help_token_create[] =
+"  token-create <ws> <user-id> [--role R] [--perms a,b]\n"
+"               [--expires WHEN | --ttl seconds] [--token T | --token -]\n"
+"      store a bearer token of the user: users:token:<sha256 hex>\n"
+"        --role     the role (default \"user\")\n"
+"        --perms    permission names, comma-separated (default none)\n"
+"        --expires  an RFC 3339 time or a date (2030-01-01T12:00:00Z,\n"
+"                   2030-01-01) or a duration from now (90s, 45m, 12h,\n"
+"                   30d); a past time or a negative duration makes an\n"
+"                   expired token, for tests (its record stays 24 hours).\n"
+"                   Default: it never expires\n"
+"        --ttl      seconds from now, as --expires <N>s\n"
+"        --token    store this token rather than a new one (moving tokens\n"
+"                   from another system; \"-\" reads one line of standard\n"
+"                   input, which keeps it out of the process list): an\n"
+"                   RFC 6750 b64token (letters, digits, \"-._~+/\", then\n"
+"                   \"=\" padding) of 16 to 512 bytes. It is never printed\n"
+"      Without --token, a new token (\"uk_\" + 43 base64url characters of\n"
+"      32 random bytes) is printed once, on standard output. A token\n"
+"      whose digest is already stored is refused.\n";
+
+
+static const char  ua_help_token_revoke[] =
+"  token-revoke <token> | --digest <sha256 hex>\n"
+"      delete a token record\n";
+
+
+static const char  ua_help_help[] =
+"  help [command]\n"
+"      this text, or a command's\n";
+
+
+static ua_command_t  ua_commands[] = {
+    { "load-functions", ua_cmd_load, ua_help_load },
+    { "schema", ua_cmd_schema, ua_help_schema },
+    { "import", ua_cmd_import, ua_help_import },
+    { "import-objects", ua_cmd_import_objects, ua_help_import_objects },
+    { "delete", ua_cmd_delete, ua_help_delete },
+    { "delete-objects", ua_cmd_delete_objects, ua_help_delete_objects },
+    { "token-create", ua_cmd_token_create, ua_help_token_create },
+    { "token-revoke", ua_cmd_token_revoke, ua_help_token_revoke },
+    { "help", ua_cmd_help, ua_help_help },
+    { NULL, NULL, NULL }
+};
 
 
 static yajl_callbacks  ua_json_callbacks = {
@@ -193,22 +350,21 @@ static yajl_callbacks  ua_json_callbacks = {
 int
 main(int argc, char **argv)
 {
-    int         i;
-    char       *end;
-    ua_conf_t   cf;
+    int            i, k;
+    char          *end;
+    ua_conf_t      cf;
+    ua_command_t  *cmd;
 
     cf.host = "127.0.0.1";
     cf.port = 6379;
     cf.password = getenv("REDISCLI_AUTH");
     cf.user = NULL;
     cf.db = 0;
-    cf.argv0 = argv[0];
 
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 
         if (strcmp(argv[i], "--help") == 0) {
-            fputs(ua_usage_text, stdout);
-            return UA_OK;
+            return ua_cmd_help(&cf, 0, NULL);
         }
 
         if (i + 1 == argc) {
@@ -245,38 +401,65 @@ main(int argc, char **argv)
         return ua_usage("no command");
     }
 
-    argc -= i + 1;
-    argv += i + 1;
-
-    if (strcmp(argv[-1], "load-functions") == 0) {
-        return ua_cmd_load(&cf, argc, argv);
+    for (cmd = ua_commands; cmd->name; cmd++) {
+        if (strcmp(argv[i], cmd->name) == 0) {
+            break;
+        }
     }
 
-    if (strcmp(argv[-1], "schema") == 0) {
-        return ua_cmd_schema(&cf, argc, argv);
+    if (cmd->name == NULL) {
+        return ua_usage("unknown command \"%s\"", argv[i]);
     }
 
-    if (strcmp(argv[-1], "import") == 0) {
-        return ua_cmd_import(&cf, argc, argv);
+    /* "<command> ... --help": that command's help */
+
+    for (k = i + 1; k < argc; k++) {
+        if (strcmp(argv[k], "--help") == 0) {
+            return ua_cmd_help(&cf, 1, &argv[i]);
+        }
     }
 
-    if (strcmp(argv[-1], "delete") == 0) {
-        return ua_cmd_delete(&cf, argc, argv);
-    }
-
-    if (strcmp(argv[-1], "token-create") == 0) {
-        return ua_cmd_token_create(&cf, argc, argv);
-    }
-
-    if (strcmp(argv[-1], "token-revoke") == 0) {
-        return ua_cmd_token_revoke(&cf, argc, argv);
-    }
-
-    return ua_usage("unknown command \"%s\"", argv[-1]);
+    return cmd->handler(&cf, argc - i - 1, argv + i + 1);
 }
 
 
 /* Commands ----------------------------------------------------------------- */
+
+
+static int
+ua_cmd_help(ua_conf_t *cf, int argc, char **argv)
+{
+    ua_command_t  *cmd;
+
+    (void) cf;
+
+    if (argc > 1) {
+        return ua_usage("help takes at most one command");
+    }
+
+    if (argc == 1) {
+        for (cmd = ua_commands; cmd->name; cmd++) {
+            if (strcmp(argv[0], cmd->name) == 0) {
+                printf("usage: users-admin [options] %s ...\n\n%s\n"
+                       "(users-admin --help: the options and every"
+                       " command)\n", cmd->name, cmd->help);
+                return UA_OK;
+            }
+        }
+
+        return ua_usage("unknown command \"%s\"", argv[0]);
+    }
+
+    fputs(ua_usage_head, stdout);
+
+    for (cmd = ua_commands; cmd->name; cmd++) {
+        fputs(cmd->help, stdout);
+    }
+
+    fputs(ua_usage_tail, stdout);
+
+    return UA_OK;
+}
 
 
 static int
@@ -347,12 +530,18 @@ ua_cmd_load(ua_conf_t *cf, int argc, char **argv)
 }
 
 
+/*
+ * The case spec goes first: it cannot fail on data, and a rebuild that
+ * fails (a stored user its new sort kinds refuse) leaves the old spec.
+ */
+
 static int
 ua_cmd_schema(ua_conf_t *cf, int argc, char **argv)
 {
-    int            i;
-    char           base[UA_WS_MAX + 16];
-    const char    *sort, *enums, *member, **opt;
+    int            i, nwords;
+    long           lineno;
+    char           base[UA_WS_MAX + 16], *words[UA_SCHEMA_WORDS];
+    const char    *err, *spec[4];
     redisReply    *r;
     redisContext  *c;
 
@@ -364,30 +553,28 @@ ua_cmd_schema(ua_conf_t *cf, int argc, char **argv)
         return UA_USAGE;
     }
 
-    sort = "";
-    enums = "";
-    member = "";
-
-    for (i = 1; i < argc; i += 2) {
-
-        if (strcmp(argv[i], "--sort") == 0) {
-            opt = &sort;
-
-        } else if (strcmp(argv[i], "--enum") == 0) {
-            opt = &enums;
-
-        } else if (strcmp(argv[i], "--member") == 0) {
-            opt = &member;
-
-        } else {
-            return ua_usage("unknown schema option \"%s\"", argv[i]);
+    if (argc == 3 && strcmp(argv[1], "--from-conf") == 0) {
+        if (ua_conf_schema(argv[2], words, &nwords, &lineno) != UA_OK) {
+            return UA_ERROR;
         }
 
-        if (i + 1 == argc) {
-            return ua_usage("option \"%s\" needs a value", argv[i]);
+        err = ua_schema_options(nwords, words, spec);
+        if (err) {
+            ua_error("%s:%ld: %s", argv[2], lineno, err);
+            return UA_ERROR;
         }
 
-        *opt = argv[i + 1];
+        printf("users-admin: %s:%ld: schema", argv[2], lineno);
+        for (i = 0; i < nwords; i++) {
+            printf(" %s", words[i]);
+        }
+        printf("\n");
+
+    } else {
+        err = ua_schema_options(argc - 1, argv + 1, spec);
+        if (err) {
+            return ua_usage("%s", err);
+        }
     }
 
     c = ua_connect(cf);
@@ -395,8 +582,13 @@ ua_cmd_schema(ua_conf_t *cf, int argc, char **argv)
         return UA_ERROR;
     }
 
-    r = ua_command(c, "FCALL users_schema 1 %s %s %s %s",
-                   base, sort, enums, member);
+    r = ua_command(c, "FCALL users_case 1 %s %s", base, spec[3]);
+    if (r) {
+        freeReplyObject(r);
+        r = ua_command(c, "FCALL users_schema 1 %s %s %s %s",
+                       base, spec[0], spec[1], spec[2]);
+    }
+
     redisFree(c);
 
     if (r == NULL) {
@@ -411,96 +603,179 @@ ua_cmd_schema(ua_conf_t *cf, int argc, char **argv)
 }
 
 
-static int
-ua_cmd_import(ua_conf_t *cf, int argc, char **argv)
+/* "--sort x --enum y ..." -> spec[]: sort, enum, member, case; or why not */
+
+static const char *
+ua_schema_options(int argc, char **argv, const char **spec)
 {
-    int            rc;
-    char          *data;
-    size_t         len;
-    double         start;
-    redisReply    *r;
-    ua_import_t    im;
+    int          i, k;
+    static char  err[256];
+    static char *names[] = { "--sort", "--enum", "--member", "--case" };
 
-    if (argc < 1 || argc > 2) {
-        return ua_usage("import needs a workspace and at most one file");
+    for (k = 0; k < 4; k++) {
+        spec[k] = "";
     }
 
-    memset(&im, 0, sizeof(ua_import_t));
+    for (i = 0; i < argc; i += 2) {
 
-    if (ua_check_ws(argv[0], im.base, sizeof(im.base)) != UA_OK) {
-        return UA_USAGE;
+        for (k = 0; k < 4; k++) {
+            if (strcmp(argv[i], names[k]) == 0) {
+                break;
+            }
+        }
+
+        if (strcmp(argv[i], "--from-conf") == 0) {
+            return "--from-conf takes the whole spec from the file:"
+                   " give no other option";
+        }
+
+        if (k == 4) {
+            snprintf(err, sizeof(err), "unknown schema option \"%s\"",
+                     argv[i]);
+            return err;
+        }
+
+        if (i + 1 == argc) {
+            snprintf(err, sizeof(err), "option \"%s\" needs a value",
+                     argv[i]);
+            return err;
+        }
+
+        spec[k] = argv[i + 1];
     }
 
-    im.name = (argc == 2) ? argv[1] : "-";
-    im.cmd = "FCALL";
-    im.fn = "users_upsert";
+    return NULL;
+}
 
-    start = ua_now();
 
-    data = ua_read_file(im.name, &len);
+/*
+ * The words after "<ws>" of the file's only line
+ * "# users-admin schema <ws> ...", in a buffer that lives as long as the
+ * process.
+ */
+
+static int
+ua_conf_schema(const char *file, char *words[], int *nwords, long *lineno)
+{
+    long     n, found;
+    size_t   len;
+    char    *data, *p, *line, *next;
+    static char  head[] = "users-admin schema <ws>";
+
+    data = ua_read_file(file, &len);
     if (data == NULL) {
         return UA_ERROR;
     }
 
-    rc = UA_ERROR;
+    found = 0;
 
-    im.c = ua_connect(cf);
-    if (im.c == NULL) {
-        goto done;
+    for (n = 1, line = data; line; n++, line = next) {
+        next = strchr(line, '\n');
+        if (next) {
+            *next++ = '\0';
+        }
+
+        if (line[0] != '#') {
+            continue;
+        }
+
+        for (p = line + 1; *p == ' ' || *p == '\t'; p++) { /* void */ }
+
+        if (strncmp(p, head, sizeof(head) - 1) != 0
+            || (p[sizeof(head) - 1] && !isspace((unsigned char)
+                                                p[sizeof(head) - 1])))
+        {
+            continue;
+        }
+
+        if (found) {
+            ua_error("%s:%ld: a second schema line (the first is line %ld)",
+                     file, n, found);
+            return UA_ERROR;
+        }
+
+        found = n;
+        *nwords = 0;
+
+        for (p = strtok(p + sizeof(head) - 1, " \t\r"); p;
+             p = strtok(NULL, " \t\r"))
+        {
+            if (*nwords == UA_SCHEMA_WORDS) {
+                ua_error("%s:%ld: more than %d words", file, n,
+                         UA_SCHEMA_WORDS);
+                return UA_ERROR;
+            }
+
+            words[(*nwords)++] = p;
+        }
     }
 
-    r = ua_command(im.c, "HGET %s:meta sort", im.base);
-    if (r == NULL) {
-        goto done;
+    if (!found) {
+        ua_error("%s: no line \"# %s ...\"", file, head);
+        return UA_ERROR;
     }
 
-    im.sort = strdup(r->type == REDIS_REPLY_STRING ? r->str : "");
-    freeReplyObject(r);
+    *lineno = found;
 
-    /*
-     * pass 1 checks every line, including the int and time fields the sort
-     * spec indexes, without sending anything; pass 2 writes
-     */
+    return UA_OK;
+}
 
-    if (im.sort == NULL || ua_import_pass(&im, data, len, 0) != UA_OK) {
-        goto done;
+
+static int
+ua_cmd_import(ua_conf_t *cf, int argc, char **argv)
+{
+    if (argc < 1 || argc > 2) {
+        return ua_usage("import needs a workspace and at most one file");
     }
 
-    if (ua_import_pass(&im, data, len, 1) != UA_OK) {
-        ua_error("%s: import stopped, %ld users written", im.name, im.sent);
-        goto done;
+    return ua_import(cf, argv[0], NULL, argc == 2 ? argv[1] : "-");
+}
+
+
+static int
+ua_cmd_import_objects(ua_conf_t *cf, int argc, char **argv)
+{
+    if (argc < 2 || argc > 3) {
+        return ua_usage("import-objects needs a workspace, a kind and at"
+                        " most one file");
     }
 
-    printf("users-admin: imported %ld users into \"%s\" (%ld new)"
-           " in %.3f s\n", im.sent, argv[0], im.created, ua_now() - start);
-    rc = UA_OK;
-
-done:
-
-    if (im.c) {
-        redisFree(im.c);
-    }
-
-    free(im.sort);
-    free(data);
-
-    return rc;
+    return ua_import(cf, argv[0], argv[1], argc == 3 ? argv[2] : "-");
 }
 
 
 static int
 ua_cmd_delete(ua_conf_t *cf, int argc, char **argv)
 {
+    if (argc < 2) {
+        return ua_usage("delete needs a workspace and at least one id");
+    }
+
+    return ua_delete(cf, argv[0], NULL, argc - 1, argv + 1);
+}
+
+
+static int
+ua_cmd_delete_objects(ua_conf_t *cf, int argc, char **argv)
+{
+    if (argc < 3) {
+        return ua_usage("delete-objects needs a workspace, a kind and at"
+                        " least one id");
+    }
+
+    return ua_delete(cf, argv[0], argv[1], argc - 2, argv + 2);
+}
+
+
+static int
+ua_delete(ua_conf_t *cf, const char *ws, const char *kind, int n, char **ids)
+{
     int            i, rc;
     char           base[UA_WS_MAX + 16];
     redisReply    *r;
     redisContext  *c;
 
-    if (argc < 2) {
-        return ua_usage("delete needs a workspace and at least one id");
-    }
-
-    if (ua_check_ws(argv[0], base, sizeof(base)) != UA_OK) {
+    if (ua_check_ws(ws, base, sizeof(base)) != UA_OK) {
         return UA_USAGE;
     }
 
@@ -511,20 +786,28 @@ ua_cmd_delete(ua_conf_t *cf, int argc, char **argv)
 
     rc = UA_OK;
 
-    for (i = 1; i < argc; i++) {
-        r = ua_command(c, "FCALL users_delete 1 %s %s", base, argv[i]);
+    for (i = 0; i < n; i++) {
+        if (kind) {
+            r = ua_command(c, "FCALL users_object_delete 1 %s %s %s",
+                           base, kind, ids[i]);
+
+        } else {
+            r = ua_command(c, "FCALL users_delete 1 %s %s", base, ids[i]);
+        }
+
         if (r == NULL) {
             rc = UA_ERROR;
             continue;
         }
 
         if (r->integer == 0) {
-            ua_error("no user \"%s\" in \"%s\"", argv[i], argv[0]);
+            ua_error("no %s \"%s\" in \"%s\"", kind ? kind : "user", ids[i],
+                     ws);
             rc = UA_ERROR;
 
         } else {
-            printf("users-admin: deleted \"%s\" from \"%s\"\n",
-                   argv[i], argv[0]);
+            printf("users-admin: deleted %s%s\"%s\" from \"%s\"\n",
+                   kind ? kind : "", kind ? " " : "", ids[i], ws);
         }
 
         freeReplyObject(r);
@@ -536,121 +819,354 @@ ua_cmd_delete(ua_conf_t *cf, int argc, char **argv)
 }
 
 
+/* Tokens ------------------------------------------------------------------- */
+
+
 static int
 ua_cmd_token_create(ua_conf_t *cf, int argc, char **argv)
 {
-    int             i, rc;
-    long            ttl, exp;
-    char           *end, base[UA_WS_MAX + 16], key[128], hex[65];
-    char            token[sizeof(UA_TOKEN_PREFIX) + UA_TOKEN_BYTES * 2];
-    const char     *role, *perms;
-    unsigned char   raw[UA_TOKEN_BYTES];
-    redisReply     *r;
-    redisContext   *c;
+    int              rc;
+    long             exp;
+    char             base[UA_WS_MAX + 16], key[128], hex[65], when[32];
+    char             token[UA_TOKEN_MAX + 3];
+    time_t           now;
+    unsigned char    raw[UA_TOKEN_BYTES];
+    redisReply      *r;
+    redisContext    *c;
+    ua_token_opts_t  o;
 
     if (argc < 2) {
         return ua_usage("token-create needs a workspace and a user id");
     }
 
-    if (ua_check_ws(argv[0], base, sizeof(base)) != UA_OK) {
+    if (ua_check_ws(argv[0], base, sizeof(base)) != UA_OK
+        || ua_token_options(argc - 2, argv + 2, &o) != UA_OK)
+    {
         return UA_USAGE;
     }
 
-    role = "user";
-    perms = "";
-    ttl = 0;
+    if (o.given) {
+        rc = ua_token_given(o.given, token, sizeof(token));
+        if (rc != UA_OK) {
+            return rc;
+        }
 
-    for (i = 2; i < argc; i += 2) {
+    } else if (getrandom(raw, sizeof(raw), 0) != (ssize_t) sizeof(raw)) {
+        ua_error("getrandom: %s", strerror(errno));
+        return UA_ERROR;
+
+    } else {
+        strcpy(token, UA_TOKEN_PREFIX);
+        ua_base64url(raw, sizeof(raw), token + sizeof(UA_TOKEN_PREFIX) - 1);
+    }
+
+    c = NULL;
+
+    if (ua_sha256_hex(token, strlen(token), hex) == UA_OK) {
+        c = ua_connect(cf);
+    }
+
+    if (c == NULL) {
+        explicit_bzero(token, sizeof(token));
+        return UA_ERROR;
+    }
+
+    snprintf(key, sizeof(key), "users:token:%s", hex);
+    now = time(NULL);
+    exp = 0;
+
+    rc = o.expires ? ua_token_expiry(c, base, o.expires, now, &exp) : UA_OK;
+
+    if (rc == UA_OK) {
+        r = ua_command(c, "EXISTS %s:u:%s", base, argv[1]);
+
+        if (r == NULL || r->integer == 0) {
+            if (r) {
+                ua_error("no user \"%s\" in \"%s\"", argv[1], argv[0]);
+            }
+
+            rc = UA_ERROR;
+        }
+
+        freeReplyObject(r);
+    }
+
+    if (rc == UA_OK) {
+        rc = ua_token_store(c, key, argv, &o, exp, now);
+    }
+
+    redisFree(c);
+
+    if (rc == UA_OK) {
+        if (!o.given) {
+            /* the only place the token ever appears */
+            printf("%s\n", token);
+        }
+
+        ua_utc(exp, when, sizeof(when));
+        fprintf(stderr, "users-admin: token for \"%s\" in \"%s\" stored as"
+                " %s, %s%s%s\n", argv[1], argv[0], key,
+                exp == 0 ? "no expiry" : exp > now ? "expires " : "expired ",
+                exp ? when : "",
+                exp && exp <= now ? " (the record stays 24 hours)" : "");
+    }
+
+    explicit_bzero(token, sizeof(token));
+
+    return rc;
+}
+
+
+static int
+ua_token_options(int argc, char **argv, ua_token_opts_t *o)
+{
+    int    i;
+    long   ttl;
+    char  *end;
+
+    memset(o, 0, sizeof(ua_token_opts_t));
+    o->role = "user";
+    o->perms = "";
+
+    for (i = 0; i < argc; i += 2) {
 
         if (i + 1 == argc) {
             return ua_usage("option \"%s\" needs a value", argv[i]);
         }
 
         if (strcmp(argv[i], "--role") == 0) {
-            role = argv[i + 1];
+            o->role = argv[i + 1];
 
         } else if (strcmp(argv[i], "--perms") == 0) {
-            perms = argv[i + 1];
+            o->perms = argv[i + 1];
+
+        } else if (strcmp(argv[i], "--token") == 0) {
+            o->given = argv[i + 1];
+
+        } else if (strcmp(argv[i], "--expires") == 0) {
+            if (o->expires) {
+                return ua_usage("give --expires or --ttl, once");
+            }
+
+            o->expires = argv[i + 1];
 
         } else if (strcmp(argv[i], "--ttl") == 0) {
             errno = 0;
             ttl = strtol(argv[i + 1], &end, 10);
-            if (errno || *end || ttl < 1 || ttl > 100L * 365 * 86400) {
+            if (errno || *end || end == argv[i + 1] || ttl < 1
+                || ttl > UA_MAX_SECONDS)
+            {
                 return ua_usage("invalid ttl \"%s\"", argv[i + 1]);
             }
+
+            if (o->expires) {
+                return ua_usage("give --expires or --ttl, once");
+            }
+
+            snprintf(o->ttl, sizeof(o->ttl), "%lds", ttl);
+            o->expires = o->ttl;
 
         } else {
             return ua_usage("unknown token-create option \"%s\"", argv[i]);
         }
     }
 
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t) sizeof(raw)) {
-        ua_error("getrandom: %s", strerror(errno));
-        return UA_ERROR;
+    return UA_OK;
+}
+
+
+/*
+ * --token: the argument, or ("-") one line of standard input, in a buffer
+ * of UA_TOKEN_MAX + 3 bytes: one too long shows, it is not cut. Messages
+ * never show it.
+ */
+
+static int
+ua_token_given(const char *given, char *token, size_t size)
+{
+    size_t  len, n;
+
+    if (strcmp(given, "-") == 0) {
+        if (fgets(token, size, stdin) == NULL) {
+            token[0] = '\0';
+        }
+
+        token[strcspn(token, "\r\n")] = '\0';
+
+    } else {
+        snprintf(token, size, "%s", given);
     }
 
-    strcpy(token, UA_TOKEN_PREFIX);
-    ua_base64url(raw, sizeof(raw), token + sizeof(UA_TOKEN_PREFIX) - 1);
+    len = strlen(token);
 
-    if (ua_sha256_hex(token, strlen(token), hex) != UA_OK) {
-        return UA_ERROR;
+    if (len > UA_TOKEN_MAX) {
+        explicit_bzero(token, size);
+        return ua_usage("invalid --token: longer than %d bytes",
+                        UA_TOKEN_MAX);
     }
 
-    snprintf(key, sizeof(key), "users:token:%s", hex);
-    exp = ttl ? (long) time(NULL) + ttl : 0;
-
-    c = ua_connect(cf);
-    if (c == NULL) {
-        return UA_ERROR;
+    if (len < UA_TOKEN_MIN) {
+        explicit_bzero(token, size);
+        return ua_usage("invalid --token: %zu bytes, fewer than %d", len,
+                        UA_TOKEN_MIN);
     }
 
-    rc = UA_ERROR;
+    /*
+     * b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" )
+     *            *"="
+     */
 
-    r = ua_command(c, "EXISTS %s:u:%s", base, argv[1]);
+    n = strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                      "0123456789-._~+/");
+
+    if (n == 0 || strspn(token + n, "=") != len - n) {
+        explicit_bzero(token, size);
+        return ua_usage("invalid --token: not an RFC 6750 b64token (letters,"
+                        " digits, \"-._~+/\", then \"=\" padding)");
+    }
+
+    return UA_OK;
+}
+
+
+/*
+ * --expires: "[+-]N" and s, m, h or d from now, or a time the library's
+ * parser takes (FCALL_RO users_time), in Unix seconds
+ */
+
+static int
+ua_token_expiry(redisContext *c, const char *base, const char *when,
+    time_t now, long *exp)
+{
+    int           ok;
+    long          n, unit;
+    char         *end;
+    redisReply   *r;
+    const char   *units = "smhd";
+    static long   mult[] = { 1, 60, 3600, 86400 };
+
+    errno = 0;
+    n = strtol(when, &end, 10);
+
+    if (end != when && isdigit((unsigned char) end[-1]) && end[0] != '\0'
+        && end[1] == '\0' && strchr(units, end[0]))
+    {
+        unit = mult[strchr(units, end[0]) - units];
+
+        if (errno || n > UA_MAX_SECONDS / unit || n < -UA_MAX_SECONDS / unit)
+        {
+            return ua_usage("invalid --expires \"%s\": at most 100 years",
+                            when);
+        }
+
+        *exp = (long) now + n * unit;
+
+    } else {
+        r = redisCommand(c, "FCALL_RO users_time 1 %s %s", base, when);
+        if (r == NULL) {
+            ua_error("redis: %s", c->errstr);
+            return UA_ERROR;
+        }
+
+        if (r->type == REDIS_REPLY_ERROR
+            && strncasecmp(r->str, "ERR users", 9) != 0)
+        {
+            ua_error("redis: %s", r->str);
+            freeReplyObject(r);
+            return UA_ERROR;
+        }
+
+        ok = (r->type == REDIS_REPLY_INTEGER);
+        n = ok ? (long) r->integer : 0;
+        freeReplyObject(r);
+
+        if (!ok) {
+            return ua_usage("invalid --expires \"%s\": not an RFC 3339 time"
+                            " (2030-01-01T12:00:00Z, 2030-01-01) nor a"
+                            " duration (90s, 45m, 12h, 30d)", when);
+        }
+
+        *exp = n;
+    }
+
+    if (*exp <= 0) {
+        return ua_usage("invalid --expires \"%s\": before"
+                        " 1970-01-01T00:00:01Z", when);
+    }
+
+    return UA_OK;
+}
+
+
+/*
+ * HSET and the key's expiry in one MULTI, after a WATCHed check that no
+ * record has the digest. A record expired at creation stays a day.
+ */
+
+static int
+ua_token_store(redisContext *c, const char *key, char **argv,
+    ua_token_opts_t *o, long exp, time_t now)
+{
+    int          i, n;
+    redisReply  *r;
+
+    r = ua_command(c, "WATCH %s", key);
     if (r == NULL) {
-        goto done;
+        return UA_ERROR;
     }
 
-    i = (int) r->integer;
     freeReplyObject(r);
 
-    if (i == 0) {
-        ua_error("no user \"%s\" in \"%s\"", argv[1], argv[0]);
-        goto done;
+    r = ua_command(c, "EXISTS %s", key);
+    if (r == NULL) {
+        return UA_ERROR;
+    }
+
+    n = (int) r->integer;
+    freeReplyObject(r);
+
+    if (n) {
+        ua_error("a token with this digest is stored already: %s"
+                 " (token-revoke --digest removes it)", key);
+        return UA_ERROR;
     }
 
     redisAppendCommand(c, "MULTI");
     redisAppendCommand(c, "HSET %s user %s ws %s role %s perms %s exp %ld",
-                       key, argv[1], argv[0], role, perms, exp);
-    if (exp) {
+                       key, argv[1], argv[0], o->role, o->perms, exp);
+    n = 3;
+
+    if (exp > now) {
         redisAppendCommand(c, "EXPIREAT %s %ld", key, exp);
+        n++;
+
+    } else if (exp) {
+        redisAppendCommand(c, "EXPIRE %s %d", key, UA_EXPIRED_KEEP);
+        n++;
     }
+
     redisAppendCommand(c, "EXEC");
 
-    for (i = 0; i < (exp ? 4 : 3); i++) {
+    for (i = 0; i < n; i++) {
         if (redisGetReply(c, (void **) &r) != REDIS_OK) {
             ua_error("redis: %s", c->errstr);
-            goto done;
+            return UA_ERROR;
         }
 
-        if (ua_reply_check(c, r) == NULL) {
-            goto done;
+        if (ua_reply_check(r) == NULL) {
+            return UA_ERROR;
+        }
+
+        if (i == n - 1 && r->type == REDIS_REPLY_NIL) {
+            ua_error("%s was written meanwhile: nothing stored", key);
+            freeReplyObject(r);
+            return UA_ERROR;
         }
 
         freeReplyObject(r);
     }
 
-    /* the only place the token ever appears */
-    printf("%s\n", token);
-    fprintf(stderr, "users-admin: token for \"%s\" in \"%s\" stored as %s\n",
-            argv[1], argv[0], key);
-    rc = UA_OK;
-
-done:
-
-    redisFree(c);
-
-    return rc;
+    return UA_OK;
 }
 
 
@@ -714,15 +1230,141 @@ ua_cmd_token_revoke(ua_conf_t *cf, int argc, char **argv)
 
 
 /*
- * Walks the input line by line. Without "send", every line is parsed and the
- * first malformed one is reported. With it, every line is sent as
- * "<im->cmd> <im->fn>", at most 2 * UA_WINDOW commands in flight; after the
- * first window with an error reply nothing more is sent, and every reply of
- * what was sent is read and its errors reported.
+ * Pass 1 parses every line and has the library check it (FCALL_RO, nothing
+ * written); only when every line passed, pass 2 writes them, one atomic
+ * FCALL each. Both pipeline.
  */
 
 static int
-ua_import_pass(ua_import_t *im, const char *data, size_t len, int send)
+ua_import(ua_conf_t *cf, const char *ws, const char *kind, const char *file)
+{
+    int            rc;
+    char          *data, what[128];
+    size_t         len;
+    double         start;
+    redisReply    *r;
+    ua_import_t    im;
+
+    memset(&im, 0, sizeof(ua_import_t));
+
+    if (ua_check_ws(ws, im.base, sizeof(im.base)) != UA_OK) {
+        return UA_USAGE;
+    }
+
+    im.name = file;
+    im.kind = kind;
+    if (kind) {
+        snprintf(what, sizeof(what), "\"%s\" objects", kind);
+
+    } else {
+        strcpy(what, "users");
+    }
+
+    start = ua_now();
+
+    data = ua_read_file(im.name, &len);
+    if (data == NULL) {
+        return UA_ERROR;
+    }
+
+    rc = UA_ERROR;
+
+    im.c = ua_connect(cf);
+    if (im.c == NULL) {
+        goto done;
+    }
+
+    if (kind == NULL) {
+        r = ua_command(im.c, "HGET %s:meta case", im.base);
+        if (r == NULL) {
+            goto done;
+        }
+
+        im.case_spec = strdup(r->type == REDIS_REPLY_STRING ? r->str : "");
+        freeReplyObject(r);
+
+        if (im.case_spec == NULL) {
+            ua_error("out of memory");
+            goto done;
+        }
+
+        ua_import_folds(&im);
+    }
+
+    im.cmd = "FCALL_RO";
+    im.fn = kind ? "users_object_validate" : "users_validate";
+
+    if (ua_import_pass(&im, data, len) != UA_OK) {
+        if (im.bad) {
+            ua_error("%s: %ld invalid line%s, nothing written", im.name,
+                     im.bad, im.bad == 1 ? "" : "s");
+        }
+
+        goto done;
+    }
+
+    im.cmd = "FCALL";
+    im.fn = kind ? "users_object_upsert" : "users_upsert";
+    im.writing = 1;
+    im.done = 0;
+
+    if (ua_import_pass(&im, data, len) != UA_OK) {
+        ua_error("%s: import stopped, %ld %s written", im.name, im.done,
+                 what);
+        goto done;
+    }
+
+    printf("users-admin: imported %ld %s into \"%s\" (%ld new) in %.3f s\n",
+           im.done, what, ws, im.created, ua_now() - start);
+    rc = UA_OK;
+
+done:
+
+    if (im.c) {
+        redisFree(im.c);
+    }
+
+    free(im.case_spec);
+    free(data);
+
+    return rc;
+}
+
+
+/* "role:lower,status:upper" (as users_case stored it) -> im->folds */
+
+static void
+ua_import_folds(ua_import_t *im)
+{
+    size_t       n;
+    const char  *p, *colon;
+
+    for (p = im->case_spec; *p; p += n + (p[n] == ',')) {
+        n = strcspn(p, ",");
+        colon = memchr(p, ':', n);
+
+        if (colon == NULL || im->nfolds == UA_MAX_FOLDS) {
+            continue;
+        }
+
+        im->folds[im->nfolds].name = p;
+        im->folds[im->nfolds].len = colon - p;
+        im->folds[im->nfolds].upper = (p + n - colon == 6
+                                       && memcmp(colon, ":upper", 6) == 0);
+        im->nfolds++;
+    }
+}
+
+
+/*
+ * Walks the input line by line, sending each as "<im->cmd> <im->fn>", at
+ * most 2 * UA_WINDOW commands in flight. Checking, it goes through every
+ * line; writing, it sends nothing more after a refusal. Bad lines are
+ * reported in their order.
+ */
+
+static int
+ua_import_pass(ua_import_t *im, const char *data, size_t len)
 {
     long          lineno;
     size_t        n;
@@ -730,13 +1372,11 @@ ua_import_pass(ua_import_t *im, const char *data, size_t len, int send)
     ua_line_t     l;
 
     memset(&l, 0, sizeof(ua_line_t));
-    im->failed = 0;
 
-    p = data;
     end = data + len;
     lineno = 0;
 
-    while (p < end) {
+    for (p = data; p < end && !im->failed; p = nl ? nl + 1 : end) {
         nl = memchr(p, '\n', end - p);
         n = (nl ? nl : end) - p;
         lineno++;
@@ -746,98 +1386,108 @@ ua_import_pass(ua_import_t *im, const char *data, size_t len, int send)
         }
 
         if (strspn(p, " \t") >= n) {            /* a blank line */
-            p = nl ? nl + 1 : end;
             continue;
         }
 
-        if (ua_line_parse(&l, im->cmd, im->fn, im->base, p, n) != UA_OK
-            || (!send && ua_line_check(&l, im->sort) != UA_OK))
-        {
-            ua_error("%s:%ld: %s", im->name, lineno, l.err);
-            ua_line_free(&l);
-            return UA_ERROR;
+        if (im->writing && im->bad) {
+            break;
         }
 
-        if (send) {
-            if (redisAppendCommandArgv(im->c, l.argc, (const char **) l.argv,
-                                       l.argvlen)
-                != REDIS_OK)
-            {
-                ua_error("%s:%ld: out of memory", im->name, lineno);
-                break;
-            }
-
-            im->lines[(im->head + im->pending++) % (2 * UA_WINDOW)] = lineno;
-
-            if (im->pending == 2 * UA_WINDOW
-                && ua_import_flush(im, UA_WINDOW) != UA_OK)
-            {
-                break;
-            }
+        if (ua_line_parse(&l, im, p, n) != UA_OK) {
+            /* the replies of the lines before it first */
+            ua_import_flush(im, im->pending);
+            ua_import_bad(im, lineno, l.err);
+            continue;
         }
 
-        p = nl ? nl + 1 : end;
+        if (ua_import_send(im, &l, lineno) != UA_OK) {
+            break;
+        }
     }
 
     ua_line_free(&l);
 
     /* all that was appended has been sent: read (and report) every reply */
 
-    if (send && ua_import_flush(im, im->pending) != UA_OK) {
-        return UA_ERROR;
-    }
+    ua_import_flush(im, im->pending);
 
-    return (p < end) ? UA_ERROR : UA_OK;
+    return (im->failed || im->bad) ? UA_ERROR : UA_OK;
 }
 
 
-/*
- * Reads the n oldest replies; reports each error with its line. Reading
- * only one window while another is buffered keeps Redis busy while the
- * next window is parsed.
- */
-
 static int
-ua_import_flush(ua_import_t *im, int n)
+ua_import_send(ua_import_t *im, ua_line_t *l, long lineno)
 {
-    int          i;
-    long         line;
-    redisReply  *r;
+    if (redisAppendCommandArgv(im->c, l->argc, (const char **) l->argv,
+                               l->argvlen)
+        != REDIS_OK)
+    {
+        ua_error("%s:%ld: out of memory", im->name, lineno);
+        im->failed = 1;
+        return UA_ERROR;
+    }
 
-    for (i = 0; i < n; i++) {
-        line = im->lines[im->head];
-        im->head = (im->head + 1) % (2 * UA_WINDOW);
-        im->pending--;
+    im->lines[(im->head + im->pending++) % (2 * UA_WINDOW)] = lineno;
 
-        if (redisGetReply(im->c, (void **) &r) != REDIS_OK) {
-            ua_error("%s:%ld: redis: %s", im->name, line, im->c->errstr);
-            return UA_ERROR;
-        }
+    /*
+     * reading one window while another is buffered keeps Redis busy
+     * while the next window is parsed
+     */
 
-        if (r->type == REDIS_REPLY_ERROR) {
-            ua_error("%s:%ld: %s", im->name, line, r->str);
-            im->failed++;
-
-        } else {
-            im->sent++;
-            im->created += (r->type == REDIS_REPLY_INTEGER && r->integer);
-        }
-
-        freeReplyObject(r);
+    if (im->pending == 2 * UA_WINDOW) {
+        ua_import_flush(im, UA_WINDOW);
     }
 
     return im->failed ? UA_ERROR : UA_OK;
 }
 
 
-static double
-ua_now(void)
+/*
+ * Reads the n oldest replies. A refusal by the library is the line's
+ * fault; any other error (no library, a lost connection) stops the import.
+ */
+
+static void
+ua_import_flush(ua_import_t *im, int n)
 {
-    struct timeval  tv;
+    int          i;
+    long         line;
+    redisReply  *r;
 
-    gettimeofday(&tv, NULL);
+    for (i = 0; i < n && !im->failed; i++) {
+        line = im->lines[im->head];
+        im->head = (im->head + 1) % (2 * UA_WINDOW);
+        im->pending--;
 
-    return tv.tv_sec + tv.tv_usec / 1e6;
+        if (redisGetReply(im->c, (void **) &r) != REDIS_OK) {
+            ua_error("%s:%ld: redis: %s", im->name, line, im->c->errstr);
+            im->failed = 1;
+            return;
+        }
+
+        if (r->type != REDIS_REPLY_ERROR) {
+            im->done++;
+            im->created += (r->type == REDIS_REPLY_INTEGER && r->integer);
+
+        } else if (strncasecmp(r->str, "ERR users", 9) == 0) {
+            ua_import_bad(im, line, ua_library_error(r->str));
+
+        } else {
+            ua_error("%s:%ld: redis: %s", im->name, line, r->str);
+            im->failed = 1;
+        }
+
+        freeReplyObject(r);
+    }
+}
+
+
+static void
+ua_import_bad(ua_import_t *im, long lineno, const char *msg)
+{
+    if (++im->bad <= UA_REPORT) {
+        ua_error("%s:%ld: %s", im->name, lineno, msg);
+    }
 }
 
 
@@ -845,168 +1495,12 @@ ua_now(void)
 
 
 /*
- * The values of int and time fields that the sort spec ("f:kind,...")
- * indexes must parse as redis/users.lua parses them; users_upsert checks
- * them again.
+ * "<cmd> <fn> 1 users:{ws} [kind] <id> <field> <value> ...": the fixed
+ * arguments, then the flattened fields in the order of the line
  */
 
 static int
-ua_line_check(ua_line_t *l, const char *sort)
-{
-    int          i, (*check)(const char *, size_t);
-    size_t       n;
-    const char  *p, *kind, *what;
-
-    for (p = sort; *p; p += n + (p[n] == ',')) {
-        n = strcspn(p, ",");
-        kind = memchr(p, ':', n);
-
-        if (kind == NULL) {
-            continue;
-        }
-
-        if (p + n - kind == 4 && memcmp(kind, ":int", 4) == 0) {
-            check = ua_check_int;
-            what = "an integer of at most 19 digits";
-
-        } else if (p + n - kind == 5 && memcmp(kind, ":time", 5) == 0) {
-            check = ua_check_time;
-            what = "an RFC 3339 timestamp";
-
-        } else {
-            continue;
-        }
-
-        if (kind - p == 2 && memcmp(p, "id", 2) == 0) {
-            i = UA_FIXED_ARGS - 1;
-
-        } else {
-            for (i = UA_FIXED_ARGS; i < l->argc; i += 2) {
-                if ((size_t) (kind - p) == l->argvlen[i]
-                    && memcmp(p, l->argv[i], kind - p) == 0)
-                {
-                    i++;
-                    break;
-                }
-            }
-        }
-
-        if (i < l->argc) {
-            if (check(l->argv[i], l->argvlen[i]) != UA_OK) {
-                snprintf(l->err, sizeof(l->err), "field \"%.*s\" is not %s:"
-                         " \"%.*s\"", (int) (kind - p), p, what,
-                         (int) l->argvlen[i], l->argv[i]);
-                return UA_ERROR;
-            }
-        }
-    }
-
-    return UA_OK;
-}
-
-
-/* "-?[0-9]+" with at most 19 significant digits */
-
-static int
-ua_check_int(const char *s, size_t len)
-{
-    size_t  i, start;
-
-    start = (len && s[0] == '-');
-
-    if (len == start) {
-        return UA_ERROR;
-    }
-
-    for (i = start; i < len; i++) {
-        if (!isdigit((unsigned char) s[i])) {
-            return UA_ERROR;
-        }
-    }
-
-    while (start < len && s[start] == '0') {
-        start++;
-    }
-
-    return (len - start <= 19) ? UA_OK : UA_ERROR;
-}
-
-
-/* YYYY-MM-DDThh:mm:ss[.frac][Z|z|+hh:mm|-hh:mm], no offset meaning UTC */
-
-static int
-ua_check_time(const char *s, size_t len)
-{
-    int          i, v[8], mdays;
-    size_t       p;
-    static int   at[] = { 0, 5, 8, 11, 14, 17, 20, 23 };
-    static int   mlen[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    static char  tmpl[] = "dddd-dd-ddTdd:dd:dd";
-
-    if (len < 19) {
-        return UA_ERROR;
-    }
-
-    for (i = 0; i < 19; i++) {
-        if (tmpl[i] == 'd' ? !isdigit((unsigned char) s[i])
-            : tmpl[i] == 'T' ? strchr("Tt ", s[i]) == NULL
-            : s[i] != tmpl[i])
-        {
-            return UA_ERROR;
-        }
-    }
-
-    p = 19;
-
-    if (p < len && s[p] == '.') {
-        for (p++; p < len && isdigit((unsigned char) s[p]); p++) { /* void */ }
-
-        if (p == 20) {
-            return UA_ERROR;
-        }
-    }
-
-    v[6] = 0;
-    v[7] = 0;
-
-    if (p + 6 == len && (s[p] == '+' || s[p] == '-')
-        && isdigit((unsigned char) s[p + 1])
-        && isdigit((unsigned char) s[p + 2]) && s[p + 3] == ':'
-        && isdigit((unsigned char) s[p + 4])
-        && isdigit((unsigned char) s[p + 5]))
-    {
-        v[6] = (s[p + 1] - '0') * 10 + s[p + 2] - '0';
-        v[7] = (s[p + 4] - '0') * 10 + s[p + 5] - '0';
-
-    } else if (!(p == len || (p + 1 == len && (s[p] == 'Z' || s[p] == 'z'))))
-    {
-        return UA_ERROR;
-    }
-
-    v[0] = atoi(s);
-
-    for (i = 1; i < 6; i++) {
-        v[i] = (s[at[i]] - '0') * 10 + s[at[i] + 1] - '0';
-    }
-
-    if (v[1] < 1 || v[1] > 12) {
-        return UA_ERROR;
-    }
-
-    mdays = mlen[v[1] - 1];
-
-    if (v[1] == 2 && v[0] % 4 == 0 && (v[0] % 100 != 0 || v[0] % 400 == 0)) {
-        mdays = 29;
-    }
-
-    return (v[2] >= 1 && v[2] <= mdays && v[3] <= 23 && v[4] <= 59
-            && v[5] <= 60 && v[6] <= 23 && v[7] <= 59) ? UA_OK : UA_ERROR;
-}
-
-
-static int
-ua_line_parse(ua_line_t *l, const char *cmd, const char *fn, const char *base,
-    const char *s, size_t len)
+ua_line_parse(ua_line_t *l, ua_import_t *im, const char *s, size_t len)
 {
     int            ok;
     unsigned char *msg;
@@ -1015,20 +1509,20 @@ ua_line_parse(ua_line_t *l, const char *cmd, const char *fn, const char *base,
 
     ua_line_reset(l);
 
-    /* argv[0] is the constant cmd; ua_line_reset() does not free it */
+    l->folds = im->folds;
+    l->nfolds = im->nfolds;
 
-    if (ua_line_arg(l, "", 0) != UA_OK
-        || ua_line_arg(l, fn, strlen(fn)) != UA_OK
+    if (ua_line_arg(l, im->cmd, strlen(im->cmd)) != UA_OK
+        || ua_line_arg(l, im->fn, strlen(im->fn)) != UA_OK
         || ua_line_arg(l, "1", 1) != UA_OK
-        || ua_line_arg(l, base, strlen(base)) != UA_OK
+        || ua_line_arg(l, im->base, strlen(im->base)) != UA_OK
+        || (im->kind && ua_line_arg(l, im->kind, strlen(im->kind)) != UA_OK)
         || ua_line_arg(l, "", 0) != UA_OK)                /* the id */
     {
         return UA_ERROR;
     }
 
-    free(l->argv[0]);
-    l->argv[0] = (char *) cmd;
-    l->argvlen[0] = strlen(cmd);
+    l->fixed = l->argc;
 
     h = yajl_alloc(&ua_json_callbacks, NULL, l);
     if (h == NULL) {
@@ -1103,7 +1597,7 @@ ua_line_arg(ua_line_t *l, const char *s, size_t len)
 }
 
 
-/* the top-level "id" goes to argv[UA_FIXED_ARGS - 1] */
+/* the top-level "id" goes to the last fixed argument */
 
 static int
 ua_line_id(ua_line_t *l, const char *s, size_t len)
@@ -1129,9 +1623,9 @@ ua_line_id(ua_line_t *l, const char *s, size_t len)
     memcpy(id, s, len);
     id[len] = '\0';
 
-    free(l->argv[UA_FIXED_ARGS - 1]);
-    l->argv[UA_FIXED_ARGS - 1] = id;
-    l->argvlen[UA_FIXED_ARGS - 1] = len;
+    free(l->argv[l->fixed - 1]);
+    l->argv[l->fixed - 1] = id;
+    l->argvlen[l->fixed - 1] = len;
     l->have_id = 1;
 
     return UA_OK;
@@ -1168,7 +1662,7 @@ ua_line_value(void *ctx, const char *s, size_t len)
         return ua_line_id(l, s, len) == UA_OK;
     }
 
-    for (i = UA_FIXED_ARGS; i < l->argc; i += 2) {
+    for (i = l->fixed; i < l->argc; i += 2) {
         if (l->argvlen[i] == l->path.len
             && memcmp(l->argv[i], l->path.data, l->path.len) == 0)
         {
@@ -1178,8 +1672,46 @@ ua_line_value(void *ctx, const char *s, size_t len)
         }
     }
 
-    return ua_line_arg(l, l->path.data, l->path.len) == UA_OK
-           && ua_line_arg(l, s, len) == UA_OK;
+    if (ua_line_arg(l, l->path.data, l->path.len) != UA_OK
+        || ua_line_arg(l, s, len) != UA_OK)
+    {
+        return 0;
+    }
+
+    ua_line_fold(l);
+
+    return 1;
+}
+
+
+/*
+ * The value just added, in the case its field's fold names: in the C
+ * locale (setlocale() is never called) toupper() and tolower() change
+ * ASCII letters only, as the module's case= does.
+ */
+
+static void
+ua_line_fold(ua_line_t *l)
+{
+    int      i;
+    char    *v;
+    size_t   k;
+
+    for (i = 0; i < l->nfolds; i++) {
+        if (l->folds[i].len == l->argvlen[l->argc - 2]
+            && memcmp(l->folds[i].name, l->argv[l->argc - 2],
+                      l->folds[i].len) == 0)
+        {
+            v = l->argv[l->argc - 1];
+
+            for (k = 0; k < l->argvlen[l->argc - 1]; k++) {
+                v[k] = l->folds[i].upper ? toupper((unsigned char) v[k])
+                                         : tolower((unsigned char) v[k]);
+            }
+
+            return;
+        }
+    }
 }
 
 
@@ -1329,12 +1861,11 @@ ua_line_reset(ua_line_t *l)
     int  i;
 
     for (i = 0; i < l->argc; i++) {
-        if (i != 0) {                   /* argv[0] may be a constant */
-            free(l->argv[i]);
-        }
+        free(l->argv[i]);
     }
 
     l->argc = 0;
+    l->fixed = 0;
     l->path.len = 0;
     l->depth = 0;
     l->in_array = 0;
@@ -1434,19 +1965,17 @@ ua_command(redisContext *c, const char *fmt, ...)
         return NULL;
     }
 
-    return ua_reply_check(c, r);
+    return ua_reply_check(r);
 }
 
 
 static redisReply *
-ua_reply_check(redisContext *c, redisReply *r)
+ua_reply_check(redisReply *r)
 {
     size_t  i;
 
-    (void) c;
-
     if (r->type == REDIS_REPLY_ERROR) {
-        ua_error("redis: %s", r->str);
+        ua_error("%s", ua_library_error(r->str));
         freeReplyObject(r);
         return NULL;
     }
@@ -1455,7 +1984,7 @@ ua_reply_check(redisContext *c, redisReply *r)
     if (r->type == REDIS_REPLY_ARRAY) {
         for (i = 0; i < r->elements; i++) {
             if (r->element[i]->type == REDIS_REPLY_ERROR) {
-                ua_error("redis: %s", r->element[i]->str);
+                ua_error("%s", ua_library_error(r->element[i]->str));
                 freeReplyObject(r);
                 return NULL;
             }
@@ -1463,6 +1992,23 @@ ua_reply_check(redisContext *c, redisReply *r)
     }
 
     return r;
+}
+
+
+/* the library's "ERR users: what to fix" as "what to fix" */
+
+static const char *
+ua_library_error(const char *err)
+{
+    static char  buf[1024];
+
+    if (strncmp(err, "ERR users: ", 11) == 0) {
+        return err + 11;
+    }
+
+    snprintf(buf, sizeof(buf), "redis: %s", err);
+
+    return buf;
 }
 
 
@@ -1645,4 +2191,32 @@ ua_sha256_hex(const char *s, size_t len, char *hex)
     }
 
     return UA_OK;
+}
+
+/* Unix seconds as "YYYY-MM-DDThh:mm:ssZ" */
+
+static void
+ua_utc(long t, char *buf, size_t size)
+{
+    time_t     tt;
+    struct tm  tm;
+
+    tt = (time_t) t;
+
+    if (gmtime_r(&tt, &tm) == NULL
+        || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    {
+        snprintf(buf, size, "%ld", t);
+    }
+}
+
+
+static double
+ua_now(void)
+{
+    struct timeval  tv;
+
+    gettimeofday(&tv, NULL);
+
+    return tv.tv_sec + tv.tv_usec / 1e6;
 }
