@@ -17,6 +17,7 @@
 #define NGX_HTTP_USERS_CLUSTER_THROTTLE    100
 #define NGX_HTTP_USERS_CLUSTER_RETRY       300
 #define NGX_HTTP_USERS_CLUSTER_DEGRADED    300
+#define NGX_HTTP_USERS_CLUSTER_LOADING     5000
 #define NGX_HTTP_USERS_CLUSTER_PERIOD      30000
 
 
@@ -30,6 +31,7 @@ typedef struct {
     unsigned                       slots_cmd:1; /* no CLUSTER SHARDS */
     unsigned                       failing:1;  /* a failure is logged */
     unsigned                       loaded:1;   /* a map was read */
+    unsigned                       offline:1;  /* a replica not online */
 } ngx_http_users_cluster_t;
 
 
@@ -413,6 +415,7 @@ ngx_http_users_cluster_install(ngx_http_users_redis_node_t *from,
 
     shard = shards->elts;
     replicas = 0;
+    cl->offline = 0;
 
     for (i = 0; i < shards->nelts; i++) {
         if (ngx_http_users_cluster_shard(&shard[i], &replicas) != NGX_OK) {
@@ -474,7 +477,13 @@ ngx_http_users_cluster_shard(ngx_http_users_cluster_shard_t *shard,
     primary->role = NGX_HTTP_USERS_REDIS_PRIMARY;
 
     for (k = 1; k < shard->members.nelts; k++) {
-        if (!m[k].online || m[k].primary) {
+        if (m[k].primary) {
+            continue;
+        }
+
+        if (!m[k].online) {
+            /* failed, or loading: a new replica is read once online */
+            cl->offline = 1;
             continue;
         }
 
@@ -505,7 +514,8 @@ ngx_http_users_cluster_shard(ngx_http_users_cluster_shard_t *shard,
 
 /*
  * When to read the map again: soon while a primary of it is down (its
- * replica may take over), else in about 30 s.
+ * replica may take over), in about 5 s while a replica is not online
+ * (a new one may be read once it is), else in about 30 s.
  */
 
 static void
@@ -528,7 +538,9 @@ ngx_http_users_cluster_next(void)
         }
     }
 
-    ngx_http_users_cluster_schedule(NGX_HTTP_USERS_CLUSTER_PERIOD);
+    ngx_http_users_cluster_schedule(ngx_http_users_cluster.offline
+                                    ? NGX_HTTP_USERS_CLUSTER_LOADING
+                                    : NGX_HTTP_USERS_CLUSTER_PERIOD);
 }
 
 

@@ -7,7 +7,8 @@
  * are single-flight and throttled: at most one in flight per worker, at
  * least 100 ms apart, jittered; they follow a MOVED, a CLUSTERDOWN, a
  * node's failure, and every 30 s. While a primary of the map is down the
- * map is read again every 250 to 350 ms until another takes its slots.
+ * map is read again every 225 to 375 ms until another takes its slots;
+ * while a replica is not online (loading, failed), every 5 s.
  */
 
 

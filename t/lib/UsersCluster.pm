@@ -141,6 +141,19 @@ package UsersCluster::Cluster {
             return $node->port . ': replication link down'
                 unless $repl =~ /master_link_status:up/;
         }
+        # and every node says every live node is online (a replica is
+        # "loading" until the others have seen its offset)
+        my %live = map { $_->port => 1 } @alive;
+        for my $node (@alive) {
+            for my $shard (@{ $node->cmd('CLUSTER', 'SHARDS') }) {
+                my %sh = @$shard;
+                for my $n (@{ $sh{nodes} }) {
+                    my %n = @$n;
+                    return $node->port . ": $n{port} is $n{health}"
+                        if $live{ $n{port} } && $n{health} ne 'online';
+                }
+            }
+        }
         return '';
     }
 
