@@ -26,7 +26,7 @@ for my $sig (qw(INT TERM HUP PIPE)) {
 
 
 # CRC16/XMODEM of the hash tag, modulo 16384: written from the cluster
-# specification, checked against Redis by t/080
+# specification, checked against Redis by t/090
 sub key_slot {
     my $key = shift;
     my $open = index($key, '{');

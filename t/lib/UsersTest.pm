@@ -121,7 +121,7 @@ sub _read_reply {
 
 # A Redis Cluster node's MOVED and ASK are followed (at most 5 times), so
 # the same calls work against one Redis and a cluster.  $port may be a
-# cluster spec as t/080 passes TEST_NGINX_REDIS_PORT ("7000 127.0.0.1:7001
+# cluster spec as t/090 passes TEST_NGINX_REDIS_PORT ("7000 127.0.0.1:7001
 # ... cluster"): its first port is used.
 sub redis_cmd_port {
     my ($port, @args) = @_;
@@ -473,7 +473,7 @@ status/integer/bulk replies (undef for nil), an array ref (nested) for
 arrays.  Dies with the server's message on an error reply.
 C<redis_cmd_port($port, @args)> does the same against another port.  Both
 follow a Redis Cluster's MOVED and ASK, and take the first port of a
-cluster spec ("7000 127.0.0.1:7001 cluster", as t/080 sets
+cluster spec ("7000 127.0.0.1:7001 cluster", as t/090 sets
 TEST_NGINX_REDIS_PORT).
 
 =item redis_start(%opts)

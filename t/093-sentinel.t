@@ -73,7 +73,7 @@ sub start {
     return $ngx;
 }
 
-my $ngx = start(name => 't083', http_config => $Http);
+my $ngx = start(name => 't093', http_config => $Http);
 
 sub wait_ok {
     my ($path, $secs) = @_;
@@ -199,7 +199,7 @@ $victim->cmd('CONFIG', 'RESETSTAT');
     }
 }
 
-my $ngx2 = start(name => 't083b',
+my $ngx2 = start(name => 't093b',
     http_config => "users_redis 127.0.0.1:$liar_port sentinel=users timeout=1s;\n"
                    . "users_limit_zone sentinel key=\$arg_k rate=100r/h burst=1000000 redis on_error=closed;");
 

@@ -37,7 +37,7 @@ $c->cmd('FCALL', 'users_upsert', 1, $k, $_, id => $_, name => "rr1 user $_")
     for 1 .. 9;
 $P->cmd('WAIT', 1, 5000);
 
-my $ngx = nginx_start(name => 't085', log_level => 'notice',
+my $ngx = nginx_start(name => 't095', log_level => 'notice',
     http_config => 'users_redis ' . $c->directive
                    . " timeout=2s replica_check=100ms;\n"
                    . 'users_limit_zone rr key=$arg_k rate=100r/h '

@@ -14,12 +14,12 @@ no_long_string();
 our $P = $ENV{TEST_NGINX_REDIS_PORT};
 ($P) = $P =~ /^(\d+)/;
 
-redis_cmd('FCALL', 'users_schema', 1, 'users:{t086}', 'name:str', '', '');
-redis_cmd('FCALL', 'users_upsert', 1, 'users:{t086}', 1, id => 1, name => 'one');
+redis_cmd('FCALL', 'users_schema', 1, 'users:{t096}', 'name:str', '', '');
+redis_cmd('FCALL', 'users_upsert', 1, 'users:{t096}', 1, id => 1, name => 'one');
 
 our $Loc = q{
     location = /u {
-        users_workspace t086;
+        users_workspace t096;
         users_list;
         users_field id int;
         users_field name string;
@@ -81,11 +81,11 @@ qr{\[error\] \d+#\d+: redis 127\.0\.0\.1:$::P: READONLY failed: ERR This instanc
 
 === TEST 5: a cluster's seeds are IP addresses
 --- http_config eval
-"users_redis 127.0.0.1:$::P unix:/tmp/t086.sock cluster;"
+"users_redis 127.0.0.1:$::P unix:/tmp/t096.sock cluster;"
 --- config eval: $::Loc
 --- must_die
 --- error_log eval
-::conf_err(q{a cluster's nodes are reached by IP address, not "unix:/tmp/t086.sock"})
+::conf_err(q{a cluster's nodes are reached by IP address, not "unix:/tmp/t096.sock"})
 
 
 

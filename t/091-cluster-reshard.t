@@ -54,7 +54,7 @@ for my $ws ($Ws, 't033') {
 }
 
 my $ngx = nginx_start(
-    name => 't081', workers => 2, master => 1, log_level => 'debug_core',
+    name => 't091', workers => 2, master => 1, log_level => 'debug_core',
     http_config => 'users_redis ' . $c->directive . ' timeout=5s;',
     config => q{
         location ~ ^/(?<ws>\w+)/users$ {

@@ -56,8 +56,8 @@ sub start {
     return $ngx;
 }
 
-my $A = start('t084a');
-my $B = start('t084b');
+my $A = start('t094a');
+my $B = start('t094b');
 
 # both see the cluster before the count starts
 for my $ngx ($A, $B) {

@@ -52,7 +52,7 @@ for my $ws (@Ws) {
 $Dead->cmd('WAIT', 1, 5000);
 
 my $ngx = nginx_start(
-    name => 't082', workers => 2, master => 1, log_level => 'notice',
+    name => 't092', workers => 2, master => 1, log_level => 'notice',
     http_config => 'users_redis ' . $c->directive . ' timeout=3s;',
     config => q{
         location ~ ^/(?<ws>\w+)/users$ {
