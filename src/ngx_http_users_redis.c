@@ -60,6 +60,8 @@ static ngx_http_users_redis_node_t *ngx_http_users_redis_primary(
     ngx_uint_t slot);
 static ngx_http_users_redis_call_t *ngx_http_users_redis_call(
     ngx_http_users_redis_cmd_t *cmds, ngx_uint_t n);
+static u_char *ngx_http_users_redis_header(u_char *p, u_char type,
+    size_t n);
 static ngx_int_t ngx_http_users_redis_attempt(ngx_http_users_redis_call_t *call,
     ngx_http_users_redis_peer_t *peer);
 static void ngx_http_users_redis_part(redisAsyncContext *ac, void *r,
@@ -724,10 +726,10 @@ ngx_http_users_redis_call(ngx_http_users_redis_cmd_t *cmds, ngx_uint_t n)
 
     for (i = 0; i < n; i++) {
         start = p;
-        p = ngx_sprintf(p, "*%d\r\n", cmds[i].argc);
+        p = ngx_http_users_redis_header(p, '*', cmds[i].argc);
 
         for (a = 0; a < cmds[i].argc; a++) {
-            p = ngx_sprintf(p, "$%uz\r\n", cmds[i].argvlen[a]);
+            p = ngx_http_users_redis_header(p, '$', cmds[i].argvlen[a]);
             p = ngx_cpymem(p, cmds[i].argv[a], cmds[i].argvlen[a]);
             *p++ = '\r';
             *p++ = '\n';
@@ -744,6 +746,29 @@ ngx_http_users_redis_call(ngx_http_users_redis_cmd_t *cmds, ngx_uint_t n)
     call->wait.log = ngx_cycle->log;
 
     return call;
+}
+
+
+/* "*3\r\n" or "$5\r\n", without ngx_sprintf's format parsing */
+
+static u_char *
+ngx_http_users_redis_header(u_char *p, u_char type, size_t n)
+{
+    u_char   digits[NGX_SIZE_T_LEN], *d;
+
+    d = digits + NGX_SIZE_T_LEN;
+
+    do {
+        *--d = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    *p++ = type;
+    p = ngx_cpymem(p, d, digits + NGX_SIZE_T_LEN - d);
+    *p++ = '\r';
+    *p++ = '\n';
+
+    return p;
 }
 
 
