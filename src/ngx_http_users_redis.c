@@ -70,6 +70,8 @@ static void ngx_http_users_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_users_redis_lost(ngx_http_users_redis_call_t *call,
     ngx_int_t status);
+static ngx_uint_t ngx_http_users_redis_retried(
+    ngx_http_users_redis_call_t *call);
 static void ngx_http_users_redis_redirected(ngx_http_users_redis_call_t *call,
     ngx_uint_t kind, redisReply *reply);
 static void ngx_http_users_redis_again(ngx_http_users_redis_call_t *call);
@@ -894,7 +896,7 @@ ngx_http_users_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
         ngx_http_users_redis_part(ac, reply, call);
     }
 
-    if (call->redirect == NGX_HTTP_USERS_REDIRECT_NONE
+    if (!ngx_http_users_redis_retried(call)
         || ngx_http_users_redis_worker.closing)
     {
         ngx_http_users_redis_finish(call, reply, NGX_OK);
@@ -902,6 +904,35 @@ ngx_http_users_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
 
     ngx_http_users_redis_redirected(call, call->redirect, reply);
+}
+
+
+/*
+ * Whether a refusal is acted on or passed on as it is: what one Redis
+ * says (LOADING, MASTERDOWN, READONLY) fails fast as it always did, unless
+ * a replica said it (the primary is asked) or a cluster or Sentinel may
+ * know another node.
+ */
+
+static ngx_uint_t
+ngx_http_users_redis_retried(ngx_http_users_redis_call_t *call)
+{
+    switch (call->redirect) {
+
+    case NGX_HTTP_USERS_REDIRECT_NONE:
+        return 0;
+
+    case NGX_HTTP_USERS_REDIRECT_LOADING:
+    case NGX_HTTP_USERS_REDIRECT_MASTERDOWN:
+        return call->node->role == NGX_HTTP_USERS_REDIS_REPLICA_ROLE;
+
+    case NGX_HTTP_USERS_REDIRECT_READONLY:
+        return ngx_http_users_redis_worker.conf->mode
+               != NGX_HTTP_USERS_REDIS_SINGLE;
+
+    default:
+        return 1;
+    }
 }
 
 
@@ -984,7 +1015,8 @@ ngx_http_users_redis_redirected(ngx_http_users_redis_call_t *call,
         break;
 
     case NGX_HTTP_USERS_REDIRECT_MASTERDOWN:
-        /* a replica without its primary: read the primary */
+    case NGX_HTTP_USERS_REDIRECT_LOADING:
+        /* a replica without its primary, or loading: read the primary */
         call->node->fresh = 0;
         call->flags &= ~NGX_HTTP_USERS_REDIS_REPLICA;
         break;
@@ -1000,7 +1032,7 @@ ngx_http_users_redis_redirected(ngx_http_users_redis_call_t *call,
         ngx_http_users_redis_later(call);
         return;
 
-    default: /* TRYAGAIN, LOADING */
+    default: /* TRYAGAIN */
         ngx_log_debug3(NGX_LOG_DEBUG_CORE, ngx_cycle->log, 0,
                        "users redis: %V: %*s", &call->node->name,
                        (size_t) ngx_min(reply->len, 64), reply->str);
@@ -1045,7 +1077,11 @@ ngx_http_users_redis_again(ngx_http_users_redis_call_t *call)
 }
 
 
-/* again after a pause that doubles, jittered; the deadline still holds */
+/*
+ * Again after a pause that doubles, jittered. A pause that would end past
+ * the deadline ends the call now with 503: the node cannot answer in
+ * time, which is not the same as a slow one (504).
+ */
 
 static void
 ngx_http_users_redis_later(ngx_http_users_redis_call_t *call)
@@ -1057,6 +1093,14 @@ ngx_http_users_redis_later(ngx_http_users_redis_call_t *call)
                   : NGX_HTTP_USERS_REDIS_PAUSE_MIN;
 
     delay = call->pause / 2 + ngx_random() % (call->pause + 1);
+
+    if ((ngx_msec_int_t) (call->timer.timer.key - ngx_current_msec)
+        <= (ngx_msec_int_t) delay)
+    {
+        ngx_http_users_redis_finish(call, NULL,
+                                    NGX_HTTP_USERS_REDIS_UNAVAILABLE);
+        return;
+    }
 
     ngx_add_timer(&call->wait, delay);
 }

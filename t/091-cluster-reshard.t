@@ -88,10 +88,16 @@ for my $ws ($Ws, 't033') {
                  map { "/$ws/users/$_" } 1, 12, 24;
 }
 
+# both workers have the map (the first requests may follow a MOVED)
+my $deadline = time + 10;
+for my $path (@paths) {
+    sleep 0.05 until (http_get($ngx->port, $path))[0] == 200 || time > $deadline;
+}
+
 my @requests;
 for my $path (@paths) {
     my ($status, undef, $body) = http_get($ngx->port, $path);
-    is($status, 200, "before: $path") or diag($body);
+    is($status, 200, "before: $path") or diag($status, ' ', $body);
     push @requests, [$ngx->port, $path, $body];
 }
 
