@@ -9,6 +9,7 @@
 #   make demo       install what is missing, build, start Redis + nginx with data
 #   make demo-stop  stop what make demo started
 #   make bench      benchmark against the static ceiling and OpenResty
+#   make bench-cluster  one Redis against a Redis Cluster; failover, reshard
 #   make deps       apt-get install what is missing (Debian 12)
 
 NGINX_SRC   ?= /usr/share/nginx/src
@@ -23,7 +24,7 @@ LDFLAGS_USER ?=
 MODULE_SRCS := config ngx_http_users_module.c $(wildcard src/*.c src/*.h)
 
 .PHONY: all deps test test-asan test-valgrind demo demo-stop bench \
-        bench-scale faults unit fuzz clean
+        bench-scale bench-cluster faults unit fuzz clean
 
 all: $(MODULE) $(ADMIN)
 
@@ -111,6 +112,10 @@ bench: deps all
 
 bench-scale: deps all
 	@bench/scale.sh
+
+# one Redis against a 3+3 cluster; failover and reshard timelines
+bench-cluster: deps all
+	@bench/cluster.pl $(CLUSTER_PART)
 
 # Redis killed, stalled, restarted, connections dropped, reloads and a
 # binary upgrade under load; then a million requests and the worker's RSS

@@ -130,6 +130,12 @@ sub workers_of {
     return @w;
 }
 
+sub used_memory {
+    my $node = shift;
+    my ($m) = $node->cmd('INFO', 'memory') =~ /^used_memory:(\d+)/m;
+    return $m;
+}
+
 sub median {
     my @v = sort { $a <=> $b } @_;
     return @v ? $v[$#v / 2] : 0;
@@ -141,8 +147,12 @@ sub overhead {
     my $owner = $c->owner(key_slot('users:{demo}'));
 
     print STDERR "cluster-bench: loading $Users users\n";
-    load_ws($single->port, 'demo', "$Work/users.jsonl");
-    load_ws($owner->port, 'demo', "$Work/users.jsonl");
+    my %mem;
+    for my $r ([single => $single], [cluster => $owner]) {
+        my $m0 = used_memory($r->[1]);
+        load_ws($r->[1]->port, 'demo', "$Work/users.jsonl");
+        $mem{ $r->[0] } = (used_memory($r->[1]) - $m0) / $Users;
+    }
 
     my %t = (
         'single-cached'  => [nginx('sc', '127.0.0.1:' . $single->port, '8m'),
@@ -204,6 +214,8 @@ sub overhead {
         printf "| %s | %.0f | %.2f | %.2f | %.1f | %.1f |\n", $n, @col;
     }
     print "\n";
+    printf "memory a user: one Redis %.0f bytes, a cluster's primary %.0f bytes\n",
+           $mem{single}, $mem{cluster};
     for my $k (qw(cached nocache)) {
         printf "cluster/single, %s: median %.3f (rounds: %s)\n", $k,
                median(@{ $ratio{$k} }),
