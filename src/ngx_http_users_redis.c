@@ -641,9 +641,13 @@ ngx_http_users_redis_route(ngx_uint_t slot, ngx_uint_t flags,
         return primary;
     }
 
+    if (primary->nreplicas == 0) {
+        return primary;
+    }
+
     ngx_http_users_replica_use();
 
-    if (primary->nreplicas == 0 || pin == primary->index + 1) {
+    if (pin == primary->index + 1) {
         return primary;
     }
 

@@ -19,6 +19,8 @@
 #define NGX_HTTP_USERS_REDIS_BACKOFF_MAX   800
 
 
+static u_char *ngx_http_users_redis_copy(ngx_str_t *dst, ngx_str_t *src,
+    u_char *p);
 static ngx_http_users_redis_node_t *ngx_http_users_redis_node_find(
     ngx_http_users_redis_addr_t *addr, ngx_uint_t kind);
 static ngx_int_t ngx_http_users_redis_peers(ngx_http_users_redis_node_t *node);
@@ -92,21 +94,13 @@ ngx_http_users_redis_node(ngx_http_users_redis_addr_t *addr, ngx_uint_t kind)
 
     p = (u_char *) (node + 1);
 
-    node->name.data = p;
-    node->name.len = addr->name.len;
-    p = ngx_cpymem(p, addr->name.data, addr->name.len);
-    *p++ = '\0';
+    /* each NUL-terminated; an empty one (host or path) has no data */
 
+    p = ngx_http_users_redis_copy(&node->name, &addr->name, p);
     node->addr.name = node->name;
-    node->addr.host.data = p;
-    node->addr.host.len = addr->host.len;
-    p = ngx_cpymem(p, addr->host.data, addr->host.len);
-    *p++ = '\0';
-
-    node->addr.unix_path.data = p;
-    node->addr.unix_path.len = addr->unix_path.len;
-    p = ngx_cpymem(p, addr->unix_path.data, addr->unix_path.len);
-    *p = '\0';
+    p = ngx_http_users_redis_copy(&node->addr.host, &addr->host, p);
+    (void) ngx_http_users_redis_copy(&node->addr.unix_path,
+                                     &addr->unix_path, p);
 
     node->addr.port = addr->port;
     node->kind = kind;
@@ -115,6 +109,22 @@ ngx_http_users_redis_node(ngx_http_users_redis_addr_t *addr, ngx_uint_t kind)
     w->nodes[w->nnodes++] = node;
 
     return node;
+}
+
+
+static u_char *
+ngx_http_users_redis_copy(ngx_str_t *dst, ngx_str_t *src, u_char *p)
+{
+    dst->data = p;
+    dst->len = src->len;
+
+    if (src->len) {
+        p = ngx_cpymem(p, src->data, src->len);
+    }
+
+    *p++ = '\0';
+
+    return p;
 }
 
 
@@ -135,10 +145,13 @@ ngx_http_users_redis_node_find(ngx_http_users_redis_addr_t *addr,
             && node->addr.port == addr->port
             && node->addr.host.len == addr->host.len
             && node->addr.unix_path.len == addr->unix_path.len
-            && ngx_strncmp(node->addr.host.data, addr->host.data,
-                           addr->host.len) == 0
-            && ngx_strncmp(node->addr.unix_path.data, addr->unix_path.data,
-                           addr->unix_path.len) == 0)
+            && (addr->host.len == 0
+                || ngx_strncmp(node->addr.host.data, addr->host.data,
+                               addr->host.len) == 0)
+            && (addr->unix_path.len == 0
+                || ngx_strncmp(node->addr.unix_path.data,
+                               addr->unix_path.data, addr->unix_path.len)
+                   == 0))
         {
             return node;
         }
