@@ -556,8 +556,13 @@ ngx_http_users_redis_send(ngx_http_users_redis_route_t *route,
     call->flags = route->flags;
     call->max_lag = route->max_lag;
     call->slot = slot;
+    call->node = node;
 
-    if (ngx_http_users_redis_attempt(call, peer) != NGX_OK) {
+    if (!ngx_http_users_redis_peer_ready(peer)) {
+        /* the primary's ROLE is not checked yet: in a moment */
+        ngx_add_timer(&call->wait, NGX_HTTP_USERS_REDIS_PAUSE_MIN);
+
+    } else if (ngx_http_users_redis_attempt(call, peer) != NGX_OK) {
         ngx_free(call);
         return NGX_DECLINED;
     }
@@ -1071,6 +1076,12 @@ ngx_http_users_redis_again(ngx_http_users_redis_call_t *call)
     }
 
     peer = node ? ngx_http_users_redis_node_peer(node) : NULL;
+
+    if (peer != NULL && !ngx_http_users_redis_peer_ready(peer)) {
+        call->node = node;
+        ngx_http_users_redis_later(call);
+        return;
+    }
 
     if (peer == NULL
         || ngx_http_users_redis_attempt(call, peer) != NGX_OK)

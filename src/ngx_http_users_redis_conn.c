@@ -241,7 +241,11 @@ ngx_http_users_redis_node_usable(ngx_http_users_redis_node_t *node)
 }
 
 
-/* a connection to send on: up (round robin), else one connecting */
+/*
+ * A connection to send on: a ready one (round robin), else one on its way
+ * (connecting, or up and not yet through ROLE): the caller checks
+ * ngx_http_users_redis_peer_ready() before it sends a command there.
+ */
 
 ngx_http_users_redis_peer_t *
 ngx_http_users_redis_node_peer(ngx_http_users_redis_node_t *node)
@@ -258,7 +262,7 @@ ngx_http_users_redis_node_peer(ngx_http_users_redis_node_t *node)
     for (k = 0; k < n; k++) {
         p = &node->peers[(node->next + k) % n];
 
-        if (p->state == NGX_HTTP_USERS_REDIS_UP) {
+        if (ngx_http_users_redis_peer_ready(p)) {
             node->next += k + 1;
             return p;
         }
@@ -270,7 +274,7 @@ ngx_http_users_redis_node_peer(ngx_http_users_redis_node_t *node)
         for (k = 0; k < n; k++) {
             p = &node->peers[k];
 
-            if (p->state == NGX_HTTP_USERS_REDIS_CONNECTING) {
+            if (p->state != NGX_HTTP_USERS_REDIS_DOWN) {
                 return p;
             }
 
@@ -286,6 +290,23 @@ ngx_http_users_redis_node_peer(ngx_http_users_redis_node_t *node)
         /* opened on first use, or again once wanted */
         ngx_http_users_redis_node_open(node);
     }
+}
+
+
+/*
+ * A primary named by Sentinel is sent nothing before its ROLE said
+ * master: a command pipelined behind the check would reach a replica.
+ * Otherwise commands may queue on a connection still connecting.
+ */
+
+ngx_uint_t
+ngx_http_users_redis_peer_ready(ngx_http_users_redis_peer_t *peer)
+{
+    if (peer->node->verify) {
+        return peer->state == NGX_HTTP_USERS_REDIS_UP && peer->verified;
+    }
+
+    return peer->state != NGX_HTTP_USERS_REDIS_DOWN;
 }
 
 
@@ -426,6 +447,7 @@ ngx_http_users_redis_connect(ngx_http_users_redis_peer_t *peer)
 
     peer->ac = ac;
     peer->state = NGX_HTTP_USERS_REDIS_CONNECTING;
+    peer->verified = 0;
 
     redisAsyncSetConnectCallback(ac, ngx_http_users_redis_connected);
     redisAsyncSetDisconnectCallback(ac, ngx_http_users_redis_disconnected);
@@ -585,14 +607,16 @@ ngx_http_users_redis_setup_reply(redisAsyncContext *ac, void *r,
         return;
     }
 
-    if (ngx_strcmp(what, "ROLE") == 0
-        && ngx_http_users_redis_role(reply) != NGX_HTTP_USERS_REDIS_PRIMARY)
-    {
-        ngx_http_users_redis_peer_reset(peer,
-                                        NGX_HTTP_USERS_REDIS_UNAVAILABLE,
-                                        "ROLE is not master");
-        ngx_http_users_sentinel_reask();
-        return;
+    if (ngx_strcmp(what, "ROLE") == 0) {
+        if (ngx_http_users_redis_role(reply) != NGX_HTTP_USERS_REDIS_PRIMARY) {
+            ngx_http_users_redis_peer_reset(peer,
+                                            NGX_HTTP_USERS_REDIS_UNAVAILABLE,
+                                            "ROLE is not master");
+            ngx_http_users_sentinel_reask();
+            return;
+        }
+
+        peer->verified = 1;
     }
 
     if (ngx_strcmp(what, "PING") == 0) {

@@ -51,6 +51,7 @@ typedef struct {
     ngx_int_t                      fail_status;
     unsigned                       flushing:1; /* in the write handler */
     unsigned                       waiting:1;  /* backoff before connecting */
+    unsigned                       verified:1; /* ROLE said master */
 } ngx_http_users_redis_peer_t;
 
 
@@ -107,6 +108,7 @@ ngx_http_users_redis_node_t *ngx_http_users_redis_node_by_name(
 ngx_int_t ngx_http_users_redis_node_usable(ngx_http_users_redis_node_t *node);
 ngx_http_users_redis_peer_t *ngx_http_users_redis_node_peer(
     ngx_http_users_redis_node_t *node);
+ngx_uint_t ngx_http_users_redis_peer_ready(ngx_http_users_redis_peer_t *peer);
 void ngx_http_users_redis_node_open(ngx_http_users_redis_node_t *node);
 void ngx_http_users_redis_node_close(ngx_http_users_redis_node_t *node);
 void ngx_http_users_redis_peer_reset(ngx_http_users_redis_peer_t *peer,

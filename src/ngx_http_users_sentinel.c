@@ -355,7 +355,12 @@ ngx_http_users_sentinel_switch(ngx_http_users_redis_node_t *to,
 
     w = &ngx_http_users_redis_worker;
 
-    to->verify = 1;
+    if (!to->verify) {
+        /* connections opened to read a replica: through ROLE again */
+        to->verify = 1;
+        ngx_http_users_redis_node_close(to);
+    }
+
     to->wanted = 1;
 
     if (w->primary == to->index + 1) {
