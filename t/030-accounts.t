@@ -17,8 +17,8 @@ no_long_string();
 # assertion tells orders and filters apart:
 #
 #   - three Adams (1, 8, 14) and three Brown/brown (2, 10, 12): ties on
-#     last_name break by id, and by its bytes (docs/SCHEMA.md: "Ties are
-#     broken by the id (byte order)"), so 10 comes before 2;
+#     last_name break by id, numerically as the schema's id:int says
+#     (docs/SCHEMA.md, "Sort indexes"), so 2 comes before 10;
 #   - mixed case (bob, brown, adam): the order is case-insensitive;
 #   - non-ASCII (Évora, Émile, Müller): UTF-8 bytes sort after ASCII;
 #   - Ivy (11) has no last_name: "" and first in ascending order;
@@ -164,7 +164,7 @@ __DATA__
 
 === TEST 1: the default: active users by last_name, ties by id, every field typed
 The nine active users; Ivy's null last_name first; the case-insensitive
-Brown/brown tie broken by id bytes ("10" < "2"); Évora (inactive), Nora
+Brown/brown tie broken by id, numerically (2 < 10); Évora (inactive), Nora
 (no status) and the invited users are left out.
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
@@ -174,7 +174,7 @@ GET /accounts/users
 --- response_headers
 Content-Type: application/json
 --- response_body eval
-::page(9, undef, undef, 11, 1, 14, 10, 2, 9, 7, 13, 6)
+::page(9, undef, undef, 11, 1, 14, 2, 10, 9, 7, 13, 6)
 --- no_error_log
 [error]
 
@@ -194,13 +194,13 @@ Content-Type: application/json
 --- error_code eval
 [200, 200, 200, 200, 200, 200, 200]
 --- response_body eval
-[::page(9, undef, undef, 11, 1, 14, 10, 2, 9, 7, 13, 6),
- ::page(9, undef, undef, 6, 13, 7, 9, 2, 10, 14, 1, 11),
+[::page(9, undef, undef, 11, 1, 14, 2, 10, 9, 7, 13, 6),
+ ::page(9, undef, undef, 6, 13, 7, 9, 10, 2, 14, 1, 11),
  ::page(9, undef, undef, 13, 1, 2, 10, 7, 9, 11, 14, 6),
  ::page(9, undef, undef, 6, 14, 11, 9, 7, 10, 2, 1, 13),
- ::page(13, undef, undef, 1, 10, 11, 13, 14, 2, 6, 7, 9, 12, 5, 4, 8),
- ::page(13, undef, undef, 8, 4, 5, 12, 9, 7, 6, 2, 14, 13, 11, 10, 1),
- ::page(13, undef, undef, 5, 6, 13, 7, 9, 4, 2, 12, 10, 8, 14, 1, 11)]
+ ::page(13, undef, undef, 1, 2, 6, 7, 9, 10, 11, 13, 14, 5, 12, 4, 8),
+ ::page(13, undef, undef, 8, 4, 12, 5, 14, 13, 11, 10, 9, 7, 6, 2, 1),
+ ::page(13, undef, undef, 5, 6, 13, 7, 9, 4, 12, 10, 2, 14, 8, 1, 11)]
 --- no_error_log
 [error]
 
@@ -217,7 +217,7 @@ Content-Type: application/json
 --- error_code eval
 [200, 200, 200, 200]
 --- response_body eval
-[::page(13, undef, undef, 6, 13, 7, 9, 2, 10, 14, 1, 11, 5, 12, 4, 8),
+[::page(13, undef, undef, 6, 13, 7, 9, 10, 2, 14, 1, 11, 5, 12, 4, 8),
  ::page(13, undef, undef, 11, 1, 8, 14, 2, 10, 12, 4, 9, 7, 13, 6, 5),
  ::page(13, undef, undef, 5, 6, 13, 7, 9, 4, 2, 10, 12, 1, 8, 14, 11),
  ::page(13, undef, undef, 13, 1, 2, 10, 4, 5, 7, 8, 9, 11, 12, 14, 6)]
@@ -272,8 +272,8 @@ inactive are the deleted users; invited have an invite object.
 [::page(2, undef, undef, 12, 5),
  ::page(2, undef, undef, 8, 4),
  ::page(4, undef, undef, 8, 12, 4, 5),
- ::page(9, undef, undef, 11, 1, 14, 10, 2, 9, 7, 13, 6),
- ::page(9, undef, undef, 11, 1, 14, 10, 2, 9, 7, 13, 6)]
+ ::page(9, undef, undef, 11, 1, 14, 2, 10, 9, 7, 13, 6),
+ ::page(9, undef, undef, 11, 1, 14, 2, 10, 9, 7, 13, 6)]
 --- no_error_log
 [error]
 
@@ -317,8 +317,8 @@ inactive are the deleted users; invited have an invite object.
 --- response_body eval
 [::page(2, undef, undef, 2, 6),
  ::page(7, undef, undef, 11, 1, 14, 10, 9, 7, 13),
- ::page(9, undef, undef, 11, 1, 14, 10, 2, 9, 7, 13, 6),
- ::page(4, undef, undef, 8, 12, 2, 6),
+ ::page(9, undef, undef, 11, 1, 14, 2, 10, 9, 7, 13, 6),
+ ::page(4, undef, undef, 8, 2, 12, 6),
  ::page(2, undef, undef, 5, 4)]
 --- no_error_log
 [error]
@@ -403,12 +403,12 @@ previous step that reaches offset 0 drops the offset.
 --- error_code eval
 [200, 200, 200, 200, 200, 200, 200]
 --- response_body eval
-[::page(9, 'limit=4&offset=4', undef, 11, 1, 14, 10),
- ::page(9, 'limit=4&offset=8', 'limit=4', 2, 9, 7, 13),
+[::page(9, 'limit=4&offset=4', undef, 11, 1, 14, 2),
+ ::page(9, 'limit=4&offset=8', 'limit=4', 10, 9, 7, 13),
  ::page(9, undef, 'limit=4&offset=4', 6),
  ::page(9, 'offset=7&limit=4&ordering=-first_name',
         'limit=4&ordering=-first_name', 9, 7, 10, 2),
- ::page(9, undef, undef, 11, 1, 14, 10, 2, 9, 7, 13, 6),
+ ::page(9, undef, undef, 11, 1, 14, 2, 10, 9, 7, 13, 6),
  ::page(9, undef, 'offset=80'),
  ::page(9, undef, 'limit=100', 6)]
 --- no_error_log

@@ -162,7 +162,8 @@ is_deeply(zr('first_name:type=user'), ["\0u1", "zed\0u4"],
           'ix:first_name:type=user');
 is_deeply(sm('m:project:p1'), ['u4'], 'm:project:p1');
 is_deeply(hash("$B:meta"), { sort => 'first_name:str', enum => 'type',
-                             member => 'projects:project', ver => 7 },
+                             member => 'projects:project', format => 2,
+                             ver => 7 },
           'meta holds the spec');
 consistent('after the rebuild');
 

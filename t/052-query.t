@@ -375,7 +375,7 @@ like(cmd($r, 'FCALL', 'users_query', 1, 'users:{a:b}', 0, 1, 1, '', 0)->{err},
 like(cmd($r, 'FCALL', 'users_query', 1, $B, 0, 1, 1)->{err},
      qr/expected <offset>/, 'too few arguments');
 
-# --- id:int workspaces: by id is numeric, ties break by id bytes ---------------
+# --- id:int workspaces: by id is numeric, so are ties -------------------------
 
 {
     my $I = 'users:{t052int}';
@@ -389,8 +389,8 @@ like(cmd($r, 'FCALL', 'users_query', 1, $B, 0, 1, 1)->{err},
     is_deeply($ids->(''), [ qw(-1 9 10 100) ], 'id:int: empty sort numeric');
     is_deeply($ids->('id:int:d'), [ qw(100 10 9 -1) ], 'id:int desc');
     is_deeply($ids->('id:str:a'), [ qw(-1 10 100 9) ], 'id:str on id:int');
-    is_deeply($ids->('name:str:a'), [ qw(10 100 9 -1) ],
-              'ties by id bytes, like the index');
+    is_deeply($ids->('name:str:a'), [ qw(9 10 100 -1) ],
+              'ties by id numerically, like the index');
     is_deeply([ map { $_->[0] } @{ cmd($r, 'FCALL_RO', 'users_query', 1, $I,
                                        0, 10, 10, '', 1, 'id',
                                        qw(cmp gt id int 9)) }[2 .. 3] ],
