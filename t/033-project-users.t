@@ -308,7 +308,7 @@ GET /api/v1/users/2
 --- response_headers
 Content-Type: application/json
 --- response_body eval
-::u033(2)
+::u033(2) =~ s/\}\z/,"expands":{}}/r
 --- no_error_log
 [error]
 
@@ -320,7 +320,7 @@ Content-Type: application/json
 --- request
 GET /api/v1/users/10
 --- response_body eval
-::u033(10)
+::u033(10) =~ s/\}\z/,"expands":{}}/r
 
 
 
@@ -330,7 +330,7 @@ GET /api/v1/users/10
 --- request
 GET /api/v1/users/4
 --- response_body eval
-::u033(4)
+::u033(4) =~ s/\}\z/,"expands":{}}/r
 
 
 
@@ -340,7 +340,7 @@ GET /api/v1/users/4
 --- request
 GET /api/v1/users/12
 --- response_body eval
-::u033(12)
+::u033(12) =~ s/\}\z/,"expands":{}}/r
 
 
 
@@ -350,7 +350,7 @@ GET /api/v1/users/12
 --- request
 GET /api/v1/users/7
 --- response_body eval
-::u033(7)
+::u033(7) =~ s/\}\z/,"expands":{}}/r
 
 
 
@@ -360,7 +360,7 @@ GET /api/v1/users/7
 --- request
 GET /api/v1/users/15
 --- response_body eval
-::u033(15)
+::u033(15) =~ s/\}\z/,"expands":{}}/r
 
 
 
