@@ -1474,29 +1474,79 @@ local MAX_VALUE = 16384
 local MAX_ROW = 65536
 
 
--- The fields of the object at key as a row: HMGET's values (false when
--- absent), over-cap ones as their lengths; or the id alone (a string) when
--- the key holds something else than a hash.
-local function read_row(key, id, fields)
-    local v = redis.pcall('HMGET', key, unpack(fields))
-    local size, n = 0, 0
+-- Replaces in v (HMGET's values) those over the caps by their lengths.
+local function cap_row(v, n)
+    local size, len = 0, 0
 
-    if v.err then
-        return id
-    end
-
-    for j = 1, #fields do
+    for j = 1, n do
         if v[j] then
-            n = #v[j]
-            if n > MAX_VALUE or size + n > MAX_ROW then
-                v[j] = n
+            len = #v[j]
+            if len > MAX_VALUE or size + len > MAX_ROW then
+                v[j] = len
             else
-                size = size + n
+                size = size + len
             end
         end
     end
 
     return v
+end
+
+
+-- A hash that may hold a value over the caps: the lengths first (HSTRLEN,
+-- which copies nothing), then HMGET of the values that fit. The id alone
+-- when the key is not a hash.
+local function read_large(key, id, fields)
+    local v, want, at = {}, {}, {}
+    local size, n, got = 0, 0, nil
+
+    for j, f in ipairs(fields) do
+        n = redis.pcall('HSTRLEN', key, f)
+        if type(n) ~= 'number' then
+            return id
+        end
+
+        v[j] = false
+        if n > MAX_VALUE or size + n > MAX_ROW then
+            v[j] = n
+        else
+            size = size + n
+            want[#want + 1] = f
+            at[#want] = j
+        end
+    end
+
+    if #want > 0 then
+        got = redis.call('HMGET', key, unpack(want))
+        for k = 1, #want do
+            v[at[k]] = got[k]
+        end
+    end
+
+    return v
+end
+
+
+-- The fields of the object at key as a row: HMGET's values (false when
+-- absent), over-cap ones as their lengths; or the id alone (a string) when
+-- the key holds something else than a hash. A key of at most MAX_VALUE
+-- bytes in memory (MEMORY USAGE) holds no value over it and is read with
+-- one HMGET; a larger one is measured before it is read, so that not even
+-- Redis copies a huge value.
+local function read_row(key, id, fields)
+    local size = redis.call('MEMORY', 'USAGE', key, 'SAMPLES', 0)
+    local v
+
+    if size and size > MAX_VALUE then
+        return read_large(key, id, fields)
+    end
+
+    v = redis.pcall('HMGET', key, unpack(fields))
+    if v.err then
+        return id
+    end
+
+    return cap_row(v, #fields)
 end
 
 
