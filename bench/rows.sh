@@ -14,7 +14,10 @@
 # BENCH_CONNECTIONS (32), BENCH_USERS (10000), BENCH_LIMITS ("20 100").
 # Prints, per target and page size, the medians over rounds of req/s, p50
 # and p99 latency, and the CPU per request of the target's nginx workers
-# and of Redis; then the ratios new/base. Work files: build/bench-rows/.
+# and of Redis; then the ratios new/base. Last, a 50 MB value in a user of
+# the first page: each worker's peak and current RSS (VmHWM, VmRSS) before,
+# after three requests of that page, and after twenty more once it is gone.
+# Work files: build/bench-rows/.
 
 set -u
 
@@ -177,3 +180,36 @@ perl -e '
                map { $m{$b}[$_] ? $m{$k}[$_] / $m{$b}[$_] : 0 } 0 .. 4;
     }
 ' "$raw"
+
+# ---- a 50 MB value: what the worker takes in, and keeps -------------------
+
+rss() {
+    local w
+    w=$(pgrep -P "$(cat "$work/$1/nginx.pid")")
+    awk '/^VmHWM|^VmRSS/ { printf "%s %s kB  ", $1, $2 }' "/proc/$w/status"
+}
+
+first=$(curl -s "http://127.0.0.1:$port_new/accounts/users?limit=1" \
+        | perl -ne 'print $1 if /"id":(\d+)/')
+[ -n "$first" ] || die "no first user"
+head -c 52428800 /dev/zero | tr '\0' x > "$work/big"
+
+printf '\n%s\n' "a 50 MB \"photo\" in user $first (limit=20 pages):"
+for t in base new; do
+    port=$port_base
+    [ $t = new ] && port=$port_new
+    before=$(rss $t)
+    rcli -x HSET "users:{demo}:u:$first" photo < "$work/big" > /dev/null
+    for _ in 1 2 3; do
+        curl -s -o "$work/$t.out" -w '%{http_code} %{size_download} bytes\n' \
+            "http://127.0.0.1:$port/accounts/users?limit=20" >> "$work/rss.log"
+    done
+    after=$(rss $t)
+    rcli HDEL "users:{demo}:u:$first" photo > /dev/null
+    for _ in $(seq 20); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/accounts/users?limit=20"
+    done
+    printf '%-5s before: %s\n      after 3:  %s (%s)\n      20 more:  %s\n' \
+        $t "$before" "$after" "$(tail -1 "$work/rss.log")" "$(rss $t)"
+done
+
