@@ -1474,25 +1474,6 @@ local MAX_VALUE = 16384
 local MAX_ROW = 65536
 
 
--- Replaces in v (HMGET's values) those over the caps by their lengths.
-local function cap_row(v, n)
-    local size, len = 0, 0
-
-    for j = 1, n do
-        if v[j] then
-            len = #v[j]
-            if len > MAX_VALUE or size + len > MAX_ROW then
-                v[j] = len
-            else
-                size = size + len
-            end
-        end
-    end
-
-    return v
-end
-
-
 -- A hash that may hold a value over the caps: the lengths first (HSTRLEN,
 -- which copies nothing), then HMGET of the values that fit. The id alone
 -- when the key is not a hash.
@@ -1529,10 +1510,14 @@ end
 
 -- The fields of the object at key as a row: HMGET's values (false when
 -- absent), over-cap ones as their lengths; or the id alone (a string) when
--- the key holds something else than a hash. A key of at most MAX_VALUE
--- bytes in memory (MEMORY USAGE) holds no value over it and is read with
--- one HMGET; a larger one is measured before it is read, so that not even
--- Redis copies a huge value.
+-- the key holds something else than a hash.
+--
+-- A key of at most MAX_VALUE bytes in memory (MEMORY USAGE, which counts
+-- every byte of every value it stores as a string) is read with one HMGET
+-- and needs no check: none of its values is over MAX_VALUE, and all of
+-- them together at most twice it (a listpack stores an integer of n <= 20
+-- digits in at least n / 2 bytes), below MAX_ROW. A larger key is
+-- measured before it is read, so that not even Redis copies a huge value.
 local function read_row(key, id, fields)
     local size = redis.call('MEMORY', 'USAGE', key, 'SAMPLES', 0)
     local v
@@ -1546,7 +1531,7 @@ local function read_row(key, id, fields)
         return id
     end
 
-    return cap_row(v, #fields)
+    return v
 end
 
 
