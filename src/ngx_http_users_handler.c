@@ -36,6 +36,7 @@ typedef struct {
     ngx_str_t                     cache_key;   /* NULL: not cached */
     ngx_array_t                  *expansions;  /* asked for, or NULL */
     ngx_uint_t                    expanded;    /* their objects are in */
+    ngx_str_t                     item_id;     /* users_get: the id */
     ngx_array_t                   item;        /* users_get: its one row */
     ngx_http_users_result_t       result;
     ngx_http_users_redis_call_t  *call;        /* NULL: none in flight */
@@ -90,6 +91,8 @@ static void ngx_http_users_refs_done(void *data, redisReply *reply,
     ngx_int_t status);
 static ngx_int_t ngx_http_users_answer(ngx_http_users_ctx_t *ctx);
 static ngx_int_t ngx_http_users_item(ngx_http_users_ctx_t *ctx);
+static void ngx_http_users_reader(ngx_http_users_ctx_t *ctx,
+    ngx_http_users_read_t *rd);
 static void ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc);
 static void ngx_http_users_cleanup(void *data);
 
@@ -440,6 +443,8 @@ ngx_http_users_get_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ctx->item_id = id;
+
     rc = ngx_http_users_query_expands(r->pool, ctx->lcf, &r->args,
                                       &ctx->expansions, &err);
     if (rc == NGX_DECLINED) {
@@ -527,9 +532,10 @@ ngx_http_users_user_done(void *data, redisReply *reply, ngx_int_t status)
 {
     ngx_http_users_ctx_t  *ctx = data;
 
-    ngx_int_t              rc;
-    ngx_http_request_t    *r;
-    ngx_http_users_row_t  *row;
+    ngx_int_t               rc;
+    ngx_http_request_t     *r;
+    ngx_http_users_row_t   *row;
+    ngx_http_users_read_t   rd;
 
     static ngx_str_t  no_user = ngx_string("no such user");
 
@@ -547,14 +553,18 @@ ngx_http_users_user_done(void *data, redisReply *reply, ngx_int_t status)
         return;
     }
 
-    rc = ngx_http_users_store_user_reply(r->pool, reply,
-                                         ctx->lcf->sources->nelts, row);
+    ngx_http_users_reader(ctx, &rd);
+
+    rc = ngx_http_users_store_user_reply(&rd, reply, &ctx->item_id, row);
 
     if (rc == NGX_ABORT) {
         rc = ngx_http_users_error(r, NGX_HTTP_NOT_FOUND, "not_found", NULL,
                                   &no_user);
 
     } else if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "users: unexpected reply to the user query "
+                      "(type %d)", reply->type);
         rc = ngx_http_users_error_status(r, NGX_HTTP_BAD_GATEWAY);
 
     } else if (rc != NGX_OK) {
@@ -588,8 +598,9 @@ ngx_http_users_page_done(void *data, redisReply *reply, ngx_int_t status)
 {
     ngx_http_users_ctx_t  *ctx = data;
 
-    ngx_int_t            rc;
-    ngx_http_request_t  *r;
+    ngx_int_t               rc;
+    ngx_http_request_t     *r;
+    ngx_http_users_read_t   rd;
 
     r = ctx->request;
     ctx->call = NULL;
@@ -600,9 +611,9 @@ ngx_http_users_page_done(void *data, redisReply *reply, ngx_int_t status)
     }
 
     if (ctx->scan) {
-        rc = ngx_http_users_store_scan_reply(r->pool, reply,
-                                             ctx->lcf->sources->nelts,
-                                             &ctx->result);
+        ngx_http_users_reader(ctx, &rd);
+
+        rc = ngx_http_users_store_scan_reply(&rd, reply, &ctx->result);
         if (rc == NGX_OK) {
             rc = ngx_http_users_respond(ctx);
 
@@ -669,8 +680,9 @@ ngx_http_users_rows_done(void *data, redisReply *reply, ngx_int_t status)
 {
     ngx_http_users_ctx_t  *ctx = data;
 
-    ngx_int_t            rc;
-    ngx_http_request_t  *r;
+    ngx_int_t               rc;
+    ngx_http_request_t     *r;
+    ngx_http_users_read_t   rd;
 
     r = ctx->request;
     ctx->call = NULL;
@@ -680,9 +692,9 @@ ngx_http_users_rows_done(void *data, redisReply *reply, ngx_int_t status)
         return;
     }
 
-    rc = ngx_http_users_store_rows_reply(r->pool, reply,
-                                         ctx->lcf->sources->nelts,
-                                         &ctx->result);
+    ngx_http_users_reader(ctx, &rd);
+
+    rc = ngx_http_users_store_rows_reply(&rd, reply, &ctx->result);
 
     if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -1290,8 +1302,9 @@ ngx_http_users_refs_done(void *data, redisReply *reply, ngx_int_t status)
 {
     ngx_http_users_ctx_t  *ctx = data;
 
-    ngx_int_t            rc;
-    ngx_http_request_t  *r;
+    ngx_int_t               rc;
+    ngx_http_request_t     *r;
+    ngx_http_users_read_t   rd;
 
     r = ctx->request;
     ctx->call = NULL;
@@ -1301,12 +1314,17 @@ ngx_http_users_refs_done(void *data, redisReply *reply, ngx_int_t status)
         return;
     }
 
-    rc = ngx_http_users_store_refs_reply(r->pool, reply, ctx->expansions);
+    ngx_http_users_reader(ctx, &rd);
+
+    rc = ngx_http_users_store_refs_reply(&rd, reply, ctx->expansions);
 
     if (rc == NGX_OK) {
         rc = ngx_http_users_answer(ctx);
 
     } else if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "users: unexpected reply to the expands query "
+                      "(type %d)", reply->type);
         rc = ngx_http_users_error_status(r, NGX_HTTP_BAD_GATEWAY);
 
     } else {
@@ -1345,6 +1363,18 @@ ngx_http_users_item(ngx_http_users_ctx_t *ctx)
     }
 
     return ngx_http_users_send_json(ctx->request, NGX_HTTP_OK, out, len);
+}
+
+
+/* what the store needs to read rows: where, and the fields asked for */
+
+static void
+ngx_http_users_reader(ngx_http_users_ctx_t *ctx, ngx_http_users_read_t *rd)
+{
+    rd->pool = ctx->request->pool;
+    rd->log = ctx->request->connection->log;
+    rd->ws = &ctx->workspace;
+    rd->sources = ctx->lcf->sources;
 }
 
 

@@ -408,13 +408,18 @@ $::Ngx400
 
 
 === TEST 31: group ids that look like paths or other keys reach nothing
+Group ids are integers (kind=int in conf/accounts.conf): refused before
+any Redis call.
 --- request eval
 ["GET /accounts/users?groups=..%2F", "GET /accounts/users?groups=..%2F..%2Ft070x%2F3",
  "GET /accounts/users?groups=%7B", "GET /accounts/users?groups=}",
  "GET /accounts/users?groups={t070x}:m:group:3", "GET /accounts/users?groups=3:4",
  "GET /accounts/users?groups=x", "GET /accounts/users?groups=*"]
+--- error_code eval
+[400, 400, 400, 400, 400, 400, 400, 400]
 --- response_body eval
-[$::Empty, $::Empty, $::Empty, $::Empty, $::Empty, $::Empty, $::Empty, $::Empty]
+[map { ::bad('groups', qq{invalid integer "$_"}) }
+     '../', '../../t070x/3', '{', '}', '{t070x}:m:group:3', '3:4', 'x', '*']
 
 
 
