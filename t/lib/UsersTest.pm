@@ -506,7 +506,9 @@ sub h3_get {
     my @cmd = ('timeout', $Timeout, $client, '--no-quic-dump',
                '--exit-on-all-streams-close', '--timeout=' . $Timeout . 's',
                '127.0.0.1', $port, $url);
-    open my $fh, '-|', @cmd or do { $HttpError = "gtlsclient: $!"; return };
+    # the client writes what it received to stderr
+    open my $fh, '-|', 'sh', '-c', 'exec "$@" 2>&1', 'sh', @cmd
+        or do { $HttpError = "gtlsclient: $!"; return };
     my ($status, %h, $body);
     $body = '';
     while (my $line = <$fh>) {
