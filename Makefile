@@ -65,13 +65,21 @@ SRC_FLAGS   := --with-compat --with-debug --with-threads --with-pcre-jit \
 
 MODULE_SRCS := config ngx_http_users_module.c $(wildcard src/*.c src/*.h)
 
-.PHONY: all nginx deps test test-asan test-valgrind demo demo-stop bench \
+.PHONY: all nginx deps deps-h3 test test-asan test-valgrind demo demo-stop bench \
         bench-scale faults unit fuzz clean
 
 all: $(MODULE) $(ADMIN)
 
 deps:
 	@scripts/deps.sh
+
+# t/081's HTTP/3 client (Debian's ngtcp2-client), for an nginx built here;
+# without it t/081 skips HTTP/3 and says so
+deps-h3:
+	@[ -n "$$USERS_NO_DEPS" ] || command -v gtlsclient >/dev/null || \
+	    { echo "deps: installing ngtcp2-client"; \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	          --no-install-recommends ngtcp2-client >/dev/null; } || true
 
 # Configure a private copy of the nginx tree. Debian's ships the flags of
 # the nginx we load into (conf_flags); another tree gets SRC_FLAGS. A
@@ -121,7 +129,7 @@ ASAN_CI_TESTS := t/010-list.t t/030-accounts.t t/031-users-v1.t \
                  t/032-workspace-users.t t/033-project-users.t \
                  t/034-identity-users.t t/040-auth.t t/041-tenants.t
 
-test: deps all $(NGINX_DEP)
+test: deps $(if $(NGINX_DEP),deps-h3) all $(NGINX_DEP)
 	@NGX_BUILD=$(NGX_BUILD) t/unit/run.sh
 	@TEST_NGINX_BINARY=$(NGINX_BIN) TEST_NGINX_LOAD_MODULES=$(MODULE) \
 	    t/run.sh
