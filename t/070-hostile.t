@@ -365,17 +365,13 @@ $::StrictHost ? $::Ngx400 : '^' . quotemeta("[$::Ann]") . '$'
 
 
 
-=== TEST 28: Hosts every nginx accepts (sub-delimiters, %) are not copied either
+=== TEST 28: a Host every nginx accepts (sub-delimiters, %) is not copied either
 --- raw_request eval
-["GET /users?page_size=1 HTTP/1.1\r\nHost: ev'il;rel=x\r\nConnection: close\r\n\r\n",
- "GET /users?page_size=1 HTTP/1.1\r\nHost: ev(il),x=y\r\nConnection: close\r\n\r\n",
- "GET /users?page_size=1 HTTP/1.1\r\nHost: a!\$&*+~%3e.com\r\nConnection: close\r\n\r\n"]
+"GET /users?page_size=1 HTTP/1.1\r\nHost: ev'il;rel=x,(y)!\$&*+~%3e.com\r\nConnection: close\r\n\r\n"
 --- response_headers eval
-["Link: <http://localhost:$::Port/users?page_size=1&page=2>; rel=\"next\"",
- "Link: <http://localhost:$::Port/users?page_size=1&page=2>; rel=\"next\"",
- "Link: <http://localhost:$::Port/users?page_size=1&page=2>; rel=\"next\""]
+"Link: <http://localhost:$::Port/users?page_size=1&page=2>; rel=\"next\""
 --- response_body eval
-["[$::Ann]", "[$::Ann]", "[$::Ann]"]
+"[$::Ann]"
 
 
 

@@ -8,6 +8,10 @@
 # Hosts that nginx itself refuses depend on the version: from 1.29.4 nginx
 # answers 400 to a Host with quotes, braces or a backquote before any
 # module runs; those blocks assert what the version under test does.
+#
+# One Host per block: a raw_request array is one request in several
+# packets to the real Test::Nginx; several hosts in one block go in
+# absolute request lines (request eval arrays), whose host wins over Host.
 
 use Test::Nginx::Socket 'no_plan';
 use FindBin;
@@ -110,32 +114,42 @@ Host: evil.example
 
 
 
-=== TEST 3: the port the client wrote is kept; a scheme's default is dropped
---- raw_request eval
-["GET /users?offset=1 HTTP/1.1\r\nHost: localhost:8080\r\nConnection: close\r\n\r\n",
- "GET /users?offset=1 HTTP/1.1\r\nHost: localhost:80\r\nConnection: close\r\n\r\n",
- "GET /users?offset=1 HTTP/1.1\r\nHost: LocalHost.:8080\r\nConnection: close\r\n\r\n",
- "GET /users?offset=1 HTTP/1.1\r\nHost: localhost:\r\nConnection: close\r\n\r\n"]
+=== TEST 3: the port the client wrote is kept
+--- request
+GET /users?offset=1
+--- more_headers
+Host: localhost:8080
 --- response_body eval
-[::page2('http://localhost:8080'), ::page2('http://localhost'),
- ::page2('http://localhost:8080'), ::page2('http://localhost')]
+::page2('http://localhost:8080')
 
 
 
-=== TEST 4: an absolute request line wins over Host (RFC 9112 3.2.2)
+=== TEST 4: a scheme's default port is dropped; case and a trailing dot too
+--- request
+GET /users?offset=1
+--- more_headers
+Host: LocalHost.:80
+--- response_body eval
+::page2('http://localhost')
+
+
+
+=== TEST 5: an absolute request line wins over Host (RFC 9112 3.2.2)
 --- http_config eval: ::server('localhost good.example')
 --- config
---- raw_request eval
-["GET http://good.example/users?offset=1 HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
- "GET http://good.example:8443/users?offset=1 HTTP/1.1\r\nHost: evil.example:9\r\nConnection: close\r\n\r\n",
- "GET http://evil.example:8443/users?offset=1 HTTP/1.1\r\nHost: good.example\r\nConnection: close\r\n\r\n"]
+--- request eval
+["GET http://good.example/users?offset=1",
+ "GET http://good.example:8443/users?offset=1",
+ "GET http://evil.example:8443/users?offset=1"]
+--- more_headers
+Host: evil.example:9
 --- response_body eval
 [::page2('http://good.example'), ::page2('http://good.example:8443'),
  ::page2("http://localhost:$::P")]
 
 
 
-=== TEST 5: HTTP/1.0 without a Host: the server's name and the local port
+=== TEST 6: HTTP/1.0 without a Host: the server's name and the local port
 --- raw_request eval
 "GET /users?offset=1 HTTP/1.0\r\n\r\n"
 --- response_body eval
@@ -143,34 +157,46 @@ Host: evil.example
 
 
 
-=== TEST 6: server_name "" alone: the local address, never an empty host
+=== TEST 7: server_name "" alone, no Host: the local address, never an empty host
 --- http_config eval: ::server('""')
 --- config
 --- raw_request eval
-["GET /users?offset=1 HTTP/1.0\r\n\r\n",
- "GET /users?offset=1 HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"]
+"GET /users?offset=1 HTTP/1.0\r\n\r\n"
 --- response_body eval
-[::page2("http://127.0.0.1:$::P"), ::page2("http://127.0.0.1:$::P")]
+::page2("http://127.0.0.1:$::P")
 
 
 
-=== TEST 7: server_name "_" alone: the local address too
+=== TEST 8: server_name "" alone, a spoofed Host: the local address
+--- http_config eval: ::server('""')
+--- config
+--- request
+GET /users?offset=1
+--- more_headers
+Host: evil.example
+--- response_body eval
+::page2("http://127.0.0.1:$::P")
+
+
+
+=== TEST 9: server_name "_" alone and Host "_": the local address too
 --- http_config eval: ::server('_')
 --- config
---- raw_request eval
-["GET /users?offset=1 HTTP/1.0\r\n\r\n",
- "GET /users?offset=1 HTTP/1.1\r\nHost: _\r\nConnection: close\r\n\r\n"]
+--- request
+GET /users?offset=1
+--- more_headers
+Host: _
 --- response_body eval
-[::page2("http://127.0.0.1:$::P"), ::page2("http://127.0.0.1:$::P")]
+::page2("http://127.0.0.1:$::P")
 
 
 
-=== TEST 8: a server_name list: exact, wildcard and regex names are accepted
+=== TEST 10: a server_name list: exact, wildcard and regex names are accepted
 --- http_config eval
 ::server('_ *.wild.example .dot.example www.tail.* "~^re-[0-9]+\.example$" good.example')
 --- config
---- raw_request eval
-[map { "GET /users?offset=1 HTTP/1.1\r\nHost: $_\r\nConnection: close\r\n\r\n" }
+--- request eval
+[map { "GET http://$_/users?offset=1" }
  'good.example', 'a.b.wild.example:81', 'dot.example', 'x.dot.example',
  'www.tail.org', 're-12.example']
 --- response_body eval
@@ -180,12 +206,12 @@ Host: evil.example
 
 
 
-=== TEST 9: what the list does not name falls back to its first plain name
+=== TEST 11: what the list does not name falls back to its first plain name
 --- http_config eval
 ::server('_ *.wild.example .dot.example www.tail.* "~^re-[0-9]+\.example$" good.example')
 --- config
---- raw_request eval
-[map { "GET /users?offset=1 HTTP/1.1\r\nHost: $_\r\nConnection: close\r\n\r\n" }
+--- request eval
+[map { "GET http://$_/users?offset=1" }
  'wild.example', 'xdot.example', 'www.tail', 're-x.example', 'evil.example',
  'good.example.evil', 'a.wild.example.evil']
 --- response_body eval
@@ -193,28 +219,64 @@ Host: evil.example
 
 
 
-=== TEST 10: hosts every nginx accepts but no server_name matches (sub-delims, %)
---- raw_request eval
-[map { "GET /users?offset=1 HTTP/1.1\r\nHost: $_\r\nConnection: close\r\n\r\n" }
- "a'b;rel=x,y", "ev(il)!\$&*+~", 'evil%2eexample', "local'host"]
+=== TEST 12: the Host header against the list (no absolute request line)
+--- http_config eval
+::server('_ *.wild.example good.example')
+--- config
+--- request
+GET /users?offset=1
+--- more_headers
+Host: a.wild.example:8080
 --- response_body eval
-[map { ::page2("http://localhost:$::P") } 1 .. 4]
+::page2('http://a.wild.example:8080')
 
 
 
-=== TEST 11: a Host with quotes, <> or braces: nginx's 400 from 1.29.4, else not copied
---- raw_request eval
-[map { "GET /users?offset=1 HTTP/1.1\r\nHost: $_\r\nConnection: close\r\n\r\n" }
- 'a"b', 'evil"<>.com', 'ev{il}.c`om']
+=== TEST 13: a Host every nginx accepts, with sub-delimiters: not copied
+--- request
+GET /users?offset=1
+--- more_headers
+Host: a'b;rel=x,y
+--- response_body eval
+::page2("http://localhost:$::P")
+
+
+
+=== TEST 14: a Host every nginx accepts, with ()!$&*+~ and %: not copied
+--- request
+GET /users?offset=1
+--- more_headers
+Host: ev(il)!$&*+~%2e.example
+--- response_body eval
+::page2("http://localhost:$::P")
+
+
+
+=== TEST 15: a Host with a quote: nginx's 400 from 1.29.4, else not copied
+--- request
+GET /users?offset=1
+--- more_headers
+Host: a"b
 --- error_code eval
-[map { $::Strict ? 400 : 200 } 1 .. 3]
+$::Strict ? 400 : 200
 --- response_body_like eval
-[map { $::Strict ? $::Ngx400
-                 : '^' . quotemeta(::page2("http://localhost:$::P")) . '$' } 1 .. 3]
+$::Strict ? $::Ngx400 : '^' . quotemeta(::page2("http://localhost:$::P")) . '$'
 
 
 
-=== TEST 12: users_base_url with variables; one that comes out empty falls back
+=== TEST 16: a Host with braces and a backquote: the same
+--- request
+GET /users?offset=1
+--- more_headers
+Host: ev{il}.c`om
+--- error_code eval
+$::Strict ? 400 : 200
+--- response_body_like eval
+$::Strict ? $::Ngx400 : '^' . quotemeta(::page2("http://localhost:$::P")) . '$'
+
+
+
+=== TEST 17: users_base_url with variables; one that comes out empty falls back
 --- config
     set $api https://api.example.com:8443;
     set $nothing "";
@@ -246,7 +308,7 @@ Host: evil.example
 
 
 
-=== TEST 13: users_base_url is used whatever the Host
+=== TEST 18: users_base_url is used whatever the request's host
 --- config
     location = /users {
         users_list;
@@ -257,8 +319,7 @@ Host: evil.example
         users_field id int;
         users_base_url https://api.example.com;
     }
---- raw_request eval
-["GET /users?offset=1 HTTP/1.0\r\n\r\n",
- "GET http://evil.example/users?offset=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"]
+--- request eval
+["GET /users?offset=1", "GET http://evil.example/users?offset=1"]
 --- response_body eval
 [::page2('https://api.example.com'), ::page2('https://api.example.com')]
