@@ -49,7 +49,8 @@ ADMIN       := $(BUILD)/users-admin
 # the flags. The stamp is rewritten only when one of them changes, and a
 # change reconfigures (another checkout of the same version included).
 NGX_STAMP   := $(OUT)/nginx-source
-NGX_SOURCE  := $(abspath $(NGINX_SRC)) $(NGINX_VER) $(CFLAGS_USER) $(LDFLAGS_USER)
+NGX_SOURCE  := $(abspath $(NGINX_SRC)) $(NGINX_VER) \
+               $(CFLAGS_USER) $(LDFLAGS_USER)
 ifeq ($(filter clean deps demo-stop,$(MAKECMDGOALS)),)
 $(shell mkdir -p $(OUT) && { [ "$$(cat $(NGX_STAMP) 2>/dev/null)" = \
           '$(NGX_SOURCE)' ] || echo '$(NGX_SOURCE)' > $(NGX_STAMP); })
@@ -65,8 +66,8 @@ SRC_FLAGS   := --with-compat --with-debug --with-threads --with-pcre-jit \
 
 MODULE_SRCS := config ngx_http_users_module.c $(wildcard src/*.c src/*.h)
 
-.PHONY: all nginx deps deps-h3 test test-asan test-valgrind demo demo-stop bench \
-        bench-scale faults unit fuzz clean
+.PHONY: all nginx deps deps-h3 test test-asan test-valgrind demo demo-stop \
+        bench bench-scale faults unit fuzz clean
 
 all: $(MODULE) $(ADMIN)
 

@@ -152,7 +152,9 @@ else
     inc="$root/t/lib"
 fi
 ngx_version=$("$TEST_NGINX_BINARY" -v 2>&1 | sed -n 's|.*nginx/||p')
-echo "t/run.sh: redis 127.0.0.1:$redis_port, nginx port $TEST_NGINX_SERVER_PORT, binary $TEST_NGINX_BINARY (${ngx_version:-version unknown})"
+echo "t/run.sh: redis 127.0.0.1:$redis_port," \
+     "nginx port $TEST_NGINX_SERVER_PORT," \
+     "binary $TEST_NGINX_BINARY (${ngx_version:-version unknown})"
 
 prove -r -I "$inc" "$@" 9>&-
 rc=$?
