@@ -17,13 +17,7 @@
 #include "ngx_http_users_error.h"
 #include "ngx_http_users_cache.h"
 #include "ngx_http_users_auth.h"
-
-
-/* what may stand in a host[:port] copied into URLs and headers */
-#define ngx_http_users_host_char(c)                                          \
-    (((c) >= '0' && (c) <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') \
-     || (c) == '.' || (c) == '-' || (c) == '_' || (c) == ':'                  \
-     || (c) == '[' || (c) == ']')
+#include "ngx_http_users_host.h"
 
 
 typedef struct {
@@ -1032,57 +1026,26 @@ ngx_http_users_url(ngx_http_users_ctx_t *ctx, ngx_uint_t n, ngx_uint_t keep,
 
 
 /*
- * users_base_url, else scheme://host[:port] from the Host header as
- * nginx validated it, else from the server name.
+ * users_base_url, else scheme://host[:port] by the rule of
+ * ngx_http_users_host.h; a users_base_url that comes out empty (an unset
+ * variable) falls back to the rule too.
  */
 
 static ngx_int_t
 ngx_http_users_base(ngx_http_request_t *r, ngx_http_users_loc_conf_t *lcf,
     ngx_str_t *base)
 {
-    u_char                    *p, *h;
-    size_t                     i;
-    ngx_str_t                  host;
-    ngx_http_core_srv_conf_t  *cscf;
-
     if (lcf->base_url) {
-        return ngx_http_complex_value(r, lcf->base_url, base);
-    }
+        if (ngx_http_complex_value(r, lcf->base_url, base) != NGX_OK) {
+            return NGX_ERROR;
+        }
 
-    host.len = 0;
-
-    if (r->headers_in.host) {
-        host = r->headers_in.host->value;
-        h = host.data;
-
-        for (i = 0; i < host.len; i++) {
-            if (!ngx_http_users_host_char(h[i])) {
-                host.len = 0;
-                break;
-            }
+        if (base->len) {
+            return NGX_OK;
         }
     }
 
-    if (host.len == 0) {
-        cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
-        host = cscf->server_name;
-    }
-
-    base->data = ngx_pnalloc(r->pool, sizeof("https://") - 1 + host.len);
-    if (base->data == NULL) {
-        return NGX_ERROR;
-    }
-
-#if (NGX_HTTP_SSL)
-    p = ngx_sprintf(base->data, "%s://%V",
-                    r->connection->ssl ? "https" : "http", &host);
-#else
-    p = ngx_sprintf(base->data, "http://%V", &host);
-#endif
-
-    base->len = p - base->data;
-
-    return NGX_OK;
+    return ngx_http_users_host_base(r, base);
 }
 
 
