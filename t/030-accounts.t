@@ -144,7 +144,8 @@ for my $id (1, 2) {
               groups => '3');
 }
 
-our %Tok = (t030 => 'uk_t030-ann', t030b => 'uk_t030b-bea');
+our %Tok = (t030 => 'uk_t030-ann', t030b => 'uk_t030b-bea',
+            t030t => 'uk_t030t-f', t030u => 'uk_t030u-f');
 
 for my $ws (sort keys %Tok) {
     redis_cmd('HSET', 'users:token:' . sha256_hex($Tok{$ws}),
@@ -696,7 +697,8 @@ Five users named "Same F": 5, 7, 42, 100, 10023 (by bytes it was 100,
 (two keys; a filter on type) agree. t030u, the same ids named otherwise,
 orders by name.
 --- http_config eval: $::HttpConfig
---- config eval: $::Config =~ s/t030;/t030t;/r
+--- config eval: $::Config
+--- more_headers eval: "Authorization: Bearer $::Tok{t030t}"
 --- request eval
 ["GET /accounts/users",
  "GET /accounts/users?ordering=-last_name",
@@ -730,7 +732,8 @@ orders by name.
 
 === TEST 22: the other workspace, the same ids: its own names decide
 --- http_config eval: $::HttpConfig
---- config eval: $::Config =~ s/t030;/t030u;/r
+--- config eval: $::Config
+--- more_headers eval: "Authorization: Bearer $::Tok{t030u}"
 --- request eval
 ["GET /accounts/users", "GET /accounts/users?ordering=-last_name&limit=3"]
 --- response_body eval

@@ -70,23 +70,23 @@ redis_cmd('HSET', 'users:{t033}:role:1', 'id', 1, 'name', 'Admin');
 redis_cmd('HSET', 'users:{t033}:role:2', 'id', 2, 'name', 'Member');
 redis_cmd('HSET', 'users:{t033}:role:3', 'id', 3, 'name', 'Guest');
 
-# t033b (TEST 44 on): users 1..3 in groups 5 and 6 and project 1; group
+# t033c (TEST 44 on): users 1..3 in groups 5 and 6 and project 1; group
 # 6's key and user 3's hold strings (writer bugs); group 5 is "Fives"
-redis_cmd('FCALL', 'users_schema', 1, 'users:{t033b}', 'name:str,id:int',
+redis_cmd('FCALL', 'users_schema', 1, 'users:{t033c}', 'name:str,id:int',
           '', 'groups:group,projects:project');
-redis_cmd('DEL', map { "users:{t033b}:$_" } 'u:3', 'group:5', 'group:6');
+redis_cmd('DEL', map { "users:{t033c}:$_" } 'u:3', 'group:5', 'group:6');
 for my $i (1 .. 3) {
-    redis_cmd('FCALL', 'users_upsert', 1, 'users:{t033b}', $i, name => "B$i",
+    redis_cmd('FCALL', 'users_upsert', 1, 'users:{t033c}', $i, name => "B$i",
               email => "b$i\@x", type => 1, groups => '5,6', projects => 1,
               created_at => '2023-01-01T00:00:00Z');
 }
-redis_cmd('DEL', 'users:{t033b}:u:3');
-redis_cmd('SET', 'users:{t033b}:u:3', 'notahash');
-redis_cmd('HSET', 'users:{t033b}:group:5', 'id', 5, 'name', 'Fives');
-redis_cmd('SET', 'users:{t033b}:group:6', 'notahash');
+redis_cmd('DEL', 'users:{t033c}:u:3');
+redis_cmd('SET', 'users:{t033c}:u:3', 'notahash');
+redis_cmd('HSET', 'users:{t033c}:group:5', 'id', 5, 'name', 'Fives');
+redis_cmd('SET', 'users:{t033c}:group:6', 'notahash');
 
-# a user of t033b as shown (3: its id alone), and /api/v1/users's page
-sub ::b033user {
+# a user of t033c as shown (3: its id alone), and /api/v1/users's page
+sub ::c033user {
     my $i = shift;
     my ($name, $email, $type, $groups, $at) = $i == 3
         ? ('""', '""', 0, '', 'null')
@@ -97,10 +97,10 @@ sub ::b033user {
          . '"created_by":null,"updated_at":null,"updated_by":null}';
 }
 
-sub ::b033 {
+sub ::c033 {
     return '{"page":1,"prev_page":null,"next_page":null,"last_page":1,'
          . '"per_page":100,"total":' . scalar(@_) . ',"result":['
-         . join(',', map { ::b033user($_) } @_) . '],"expands":{}}';
+         . join(',', map { ::c033user($_) } @_) . '],"expands":{}}';
 }
 
 our $HttpConfig = qq{
@@ -127,11 +127,12 @@ for my $i (1, 3) {
 redis_cmd('HSET', 'users:{t033b}:group:2', 'id', 2, 'name', 'Bravo twos');
 
 our %Tok = (admin => 'uk_t033-admin-3', user => 'uk_t033-user-5',
-            bravo => 'uk_t033b-admin-3');
+            bravo => 'uk_t033b-admin-3', charlie => 'uk_t033c-admin-1');
 
 for my $t (['admin', 3, 't033', 'admin', ''],
            ['user', 5, 't033', 'member', 'read,view_all'],
-           ['bravo', 3, 't033b', 'user', 'admin'])
+           ['bravo', 3, 't033b', 'user', 'admin'],
+           ['charlie', 1, 't033c', 'admin', ''])
 {
     my ($name, $user, $ws, $role, $perms) = @$t;
     redis_cmd('HSET', 'users:token:' . sha256_hex($Tok{$name}),
@@ -708,11 +709,12 @@ page * per_page past 15 digits; past 2^53 - 1 rows every page is empty.
 
 
 === TEST 45: a user whose key is not a hash has its id alone; a group's is left out
-t033b: user 3's key and group 6's hold strings. The list keeps user 3
+t033c: user 3's key and group 6's hold strings. The list keeps user 3
 (the total counts it), the expands leave group 6 out as if it did not
 exist; neither fails the page. t033 is untouched.
 --- http_config eval: $::HttpConfig
---- config eval: $::Config =~ s/t033;/t033b;/r
+--- config eval: $::Config
+--- more_headers eval: "Authorization: Bearer $::Tok{charlie}"
 --- request eval
 ["GET /api/v1/users?expands=groups",
  "GET /api/v1/users/3",
@@ -721,10 +723,10 @@ exist; neither fails the page. t033 is untouched.
 --- error_code eval
 [200, 200, 200, 200]
 --- response_body eval
-[::b033(1 .. 3) =~ s/\{\}\}\z/{"groups":[{"id":5,"name":"Fives"}]}}/r,
- ::b033user(3) =~ s/\}\z/,"expands":{}}/r,
- ::b033user(2) =~ s/\}\z/,"expands":{"groups":[{"id":5,"name":"Fives"}]}}/r,
- ::b033(1 .. 3) =~ s/,"expands":\{\}\}\z/}/r]
+[::c033(1 .. 3) =~ s/\{\}\}\z/{"groups":[{"id":5,"name":"Fives"}]}}/r,
+ ::c033user(3) =~ s/\}\z/,"expands":{}}/r,
+ ::c033user(2) =~ s/\}\z/,"expands":{"groups":[{"id":5,"name":"Fives"}]}}/r,
+ ::c033(1 .. 3) =~ s/,"expands":\{\}\}\z/}/r]
 --- no_error_log
 [crit]
 [alert]
