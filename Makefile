@@ -138,6 +138,10 @@ test: deps $(if $(NGINX_DEP),deps-h3) all $(NGINX_DEP)
 	@if [ "$$CI" = true ]; then \
 	    $(MAKE) --no-print-directory test-asan ASAN_TESTS="$(ASAN_CI_TESTS)"; \
 	fi
+	@if [ "$$CI" = true ] && [ -z "$(NGINX_DEP)" ] \
+	    && [ "$$(id -u)" -eq 0 ]; then \
+	    $(MAKE) --no-print-directory test-deb; \
+	fi
 
 # The whole suite against the module built with AddressSanitizer and
 # UndefinedBehaviorSanitizer, loaded into the distribution's nginx with the
