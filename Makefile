@@ -3,6 +3,10 @@
 #   make            build the dynamic module and the users-admin tool
 #   make test       install what is missing, build, run the unit tests and
 #                   the Test::Nginx suites
+#   make NGINX_SRC=dir [test]
+#                   the same against another nginx source tree (a release
+#                   tarball or a git checkout): a full nginx is built from
+#                   it and the suites run against that binary
 #   make test-asan  the suites again, the module built with ASan and UBSan
 #   make test-valgrind  a representative subset under valgrind
 #   make fuzz       each libFuzzer harness for FUZZ_SECONDS (default 60)
@@ -12,50 +16,110 @@
 #   make bench-cluster  one Redis against a Redis Cluster; failover, reshard
 #   make deps       apt-get install what is missing (Debian 12)
 
-NGINX_SRC   ?= /usr/share/nginx/src
+DEBIAN_SRC  := /usr/share/nginx/src
+NGINX_SRC   ?= $(DEBIAN_SRC)
 BUILD       := $(CURDIR)/build
-NGX_BUILD   := $(BUILD)/nginx
-MODULE      := $(BUILD)/ngx_http_users_module.so
-ADMIN       := $(BUILD)/users-admin
 CC          ?= cc
 CFLAGS_USER ?=
 LDFLAGS_USER ?=
 
+# The version of the tree: "1.28.3" from src/core/nginx.h (empty when the
+# tree is missing; the configure step then says so).
+NGINX_VER   := $(shell sed -n 's/^\#define NGINX_VERSION *"\([^"]*\)".*/\1/p' \
+                 $(NGINX_SRC)/src/core/nginx.h 2>/dev/null)
+
+# Debian's tree builds only the module, for Debian's /usr/sbin/nginx, in
+# build/. Any other tree builds a whole nginx and the module in
+# build/nginx-VERSION/, so that trees never share objects.
+ifeq ($(abspath $(NGINX_SRC)),$(DEBIAN_SRC))
+OUT         := $(BUILD)
+NGX_BUILD   := $(BUILD)/nginx
+NGINX_BIN   := /usr/sbin/nginx
+NGINX_DEP   :=
+else
+OUT         := $(BUILD)/nginx-$(NGINX_VER)
+NGX_BUILD   := $(OUT)/nginx
+NGINX_BIN   := $(NGX_BUILD)/objs/nginx
+NGINX_DEP   := $(NGINX_BIN)
+endif
+
+MODULE      := $(OUT)/ngx_http_users_module.so
+ADMIN       := $(BUILD)/users-admin
+
+# What the configured tree was made from: the tree's path and version and
+# the flags. The stamp is rewritten only when one of them changes, and a
+# change reconfigures (another checkout of the same version included).
+NGX_STAMP   := $(OUT)/nginx-source
+NGX_SOURCE  := $(abspath $(NGINX_SRC)) $(NGINX_VER) \
+               $(CFLAGS_USER) $(LDFLAGS_USER)
+ifeq ($(filter clean deps demo-stop,$(MAKECMDGOALS)),)
+$(shell mkdir -p $(OUT) && { [ "$$(cat $(NGX_STAMP) 2>/dev/null)" = \
+          '$(NGX_SOURCE)' ] || echo '$(NGX_SOURCE)' > $(NGX_STAMP); })
+endif
+
+# A tree other than Debian's: the modules the suites and the operators'
+# builds use; HTTP/3 where the tree has it (1.25 and later).
+SRC_FLAGS   := --with-compat --with-debug --with-threads --with-pcre-jit \
+               --with-http_ssl_module --with-http_v2_module \
+               --with-http_realip_module --with-http_auth_request_module \
+               --with-http_stub_status_module \
+               $(if $(wildcard $(NGINX_SRC)/src/http/v3),--with-http_v3_module)
+
 MODULE_SRCS := config ngx_http_users_module.c $(wildcard src/*.c src/*.h)
 
-.PHONY: all deps test test-asan test-valgrind demo demo-stop bench \
-        bench-scale bench-cluster faults unit fuzz clean
+.PHONY: all nginx deps deps-h3 test test-asan test-valgrind demo demo-stop \
+        bench bench-scale bench-cluster faults unit fuzz clean
 
 all: $(MODULE) $(ADMIN)
 
 deps:
 	@scripts/deps.sh
 
-# Configure a private copy of the nginx tree with the flags of the nginx
-# we load into: Debian ships them in conf_flags; a plain source tree is
-# configured with --with-compat only.
-$(NGX_BUILD)/objs/Makefile: config
-	@rm -rf $(NGX_BUILD) && mkdir -p $(BUILD)
+# t/081's HTTP/3 client (Debian's ngtcp2-client), for an nginx built here;
+# without it t/081 skips HTTP/3 and says so
+deps-h3:
+	@[ -n "$$USERS_NO_DEPS" ] || command -v gtlsclient >/dev/null || \
+	    { echo "deps: installing ngtcp2-client"; \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	          --no-install-recommends ngtcp2-client >/dev/null; } || true
+
+# Configure a private copy of the nginx tree. Debian's ships the flags of
+# the nginx we load into (conf_flags); another tree gets SRC_FLAGS. A
+# release tarball has ./configure, a git checkout auto/configure.
+$(NGX_BUILD)/objs/Makefile: config $(NGX_STAMP)
+	@[ -n "$(NGINX_VER)" ] || \
+	    { echo "NGINX_SRC=$(NGINX_SRC): no src/core/nginx.h there"; exit 1; }
+	@rm -rf $(NGX_BUILD) && mkdir -p $(OUT)
 	cp -r $(NGINX_SRC) $(NGX_BUILD)
+	rm -rf $(NGX_BUILD)/objs $(NGX_BUILD)/Makefile
 	cd $(NGX_BUILD) && \
+	    if [ -x configure ]; then conf=./configure; \
+	    else conf=auto/configure; fi && \
 	    if [ -f conf_flags ]; then \
 	        bash -c '. ./conf_flags && \
-	            exec ./configure "$${NGX_CONF_FLAGS[@]}" \
+	            exec '$$conf' "$${NGX_CONF_FLAGS[@]}" \
 	            --with-cc-opt="-g -O2 -fPIC $(CFLAGS_USER)" \
 	            --with-ld-opt="$(LDFLAGS_USER)" \
 	            --add-dynamic-module=$(CURDIR)' ; \
 	    else \
-	        ./configure --with-compat --with-http_ssl_module --with-threads \
-	            --with-cc-opt="-g -O2 -fPIC $(CFLAGS_USER)" \
+	        $$conf $(SRC_FLAGS) \
+	            --with-cc-opt="-g -O2 -fPIC -Werror $(CFLAGS_USER)" \
 	            --with-ld-opt="$(LDFLAGS_USER)" \
 	            --add-dynamic-module=$(CURDIR) ; \
-	    fi > $(BUILD)/configure.log 2>&1 || \
-	    { tail -20 $(BUILD)/configure.log; exit 1; }
+	    fi > $(OUT)/configure.log 2>&1 || \
+	    { tail -20 $(OUT)/configure.log; exit 1; }
 
 $(MODULE): $(NGX_BUILD)/objs/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
 	cp $(NGX_BUILD)/objs/ngx_http_users_module.so $@.new
 	mv -f $@.new $@    # a new file: a running nginx keeps the old one
+
+# the whole nginx of a tree other than Debian's, for the suites
+# (`make nginx NGINX_SRC=dir`; nothing to build for Debian's)
+nginx: $(NGINX_DEP)
+
+$(NGX_BUILD)/objs/nginx: $(NGX_BUILD)/objs/Makefile
+	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile binary
 
 $(ADMIN): tools/users-admin.c
 	@mkdir -p $(BUILD)
@@ -68,32 +132,39 @@ ASAN_CI_TESTS := t/010-list.t t/030-accounts.t t/031-users-v1.t \
                  t/034-identity-users.t t/040-auth.t t/041-tenants.t \
                  t/043-auth-compose.t
 
-test: deps all
-	@t/unit/run.sh
-	@t/run.sh
+test: deps $(if $(NGINX_DEP),deps-h3) all $(NGINX_DEP)
+	@NGX_BUILD=$(NGX_BUILD) t/unit/run.sh
+	@TEST_NGINX_BINARY=$(NGINX_BIN) TEST_NGINX_LOAD_MODULES=$(MODULE) \
+	    t/run.sh
 	@if [ "$$CI" = true ]; then \
 	    $(MAKE) --no-print-directory test-asan ASAN_TESTS="$(ASAN_CI_TESTS)"; \
+	fi
+	@if [ "$$CI" = true ] && [ -z "$(NGINX_DEP)" ] \
+	    && [ "$$(id -u)" -eq 0 ]; then \
+	    $(MAKE) --no-print-directory test-deb; \
 	fi
 
 # The whole suite against the module built with AddressSanitizer and
 # UndefinedBehaviorSanitizer, loaded into the distribution's nginx with the
 # sanitizer runtimes preloaded. Any report fails the run.
 ASAN_BUILD := $(CURDIR)/build/asan
+ASAN_MODULE := $(patsubst $(BUILD)/%,$(ASAN_BUILD)/%,$(MODULE))
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=undefined
 
 test-asan: deps
 	$(MAKE) BUILD=$(ASAN_BUILD) CFLAGS_USER="$(SAN_FLAGS) -O1" \
-	    LDFLAGS_USER="$(SAN_FLAGS)" $(ASAN_BUILD)/ngx_http_users_module.so
-	$(MAKE) all
+	    LDFLAGS_USER="$(SAN_FLAGS)" $(ASAN_MODULE)
+	$(MAKE) all $(NGINX_DEP)
 	@rm -f $(ASAN_BUILD)/asan.* $(ASAN_BUILD)/ubsan.*
-	@printf '#!/bin/sh\nLD_PRELOAD="%s %s" exec /usr/sbin/nginx "$$@"\n' \
+	@printf '#!/bin/sh\nLD_PRELOAD="%s %s" exec %s "$$@"\n' \
 	    "$$($(CC) -print-file-name=libasan.so)" \
-	    "$$($(CC) -print-file-name=libubsan.so)" > $(ASAN_BUILD)/nginx-asan
+	    "$$($(CC) -print-file-name=libubsan.so)" "$(NGINX_BIN)" \
+	    > $(ASAN_BUILD)/nginx-asan
 	@chmod +x $(ASAN_BUILD)/nginx-asan
 	@ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(ASAN_BUILD)/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(ASAN_BUILD)/ubsan \
-	TEST_NGINX_LOAD_MODULES=$(ASAN_BUILD)/ngx_http_users_module.so \
+	TEST_NGINX_LOAD_MODULES=$(ASAN_MODULE) \
 	TEST_NGINX_BINARY=$(ASAN_BUILD)/nginx-asan \
 	    t/run.sh $(ASAN_TESTS); rc=$$?; \
 	if ls $(ASAN_BUILD)/asan.* $(ASAN_BUILD)/ubsan.* >/dev/null 2>&1; then \
@@ -127,10 +198,10 @@ test-valgrind: deps all
 	@t/valgrind.sh
 
 unit: $(NGX_BUILD)/objs/Makefile
-	t/unit/run.sh
+	NGX_BUILD=$(NGX_BUILD) t/unit/run.sh
 
 fuzz: $(NGX_BUILD)/objs/Makefile
-	fuzz/run.sh $(FUZZ_SECONDS)
+	NGX_BUILD=$(NGX_BUILD) fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD) t/servroot

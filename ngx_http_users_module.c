@@ -1791,6 +1791,13 @@ ngx_http_users_filter(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
+    if (f->op == NGX_HTTP_USERS_FILTER_MEMBER
+        && f->kind == NGX_HTTP_USERS_KIND_TIME)
+    {
+        /* kind= of a member filter: the type of the group ids */
+        return "takes \"kind=str\" or \"kind=int\" with \"member\"";
+    }
+
     if (f->op == NGX_HTTP_USERS_FILTER_SEARCH && f->fields == NULL) {
         return "needs \"fields=\"";
     }

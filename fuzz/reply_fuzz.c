@@ -13,7 +13,9 @@
  * makes that allocation fail; the rest is fed to the reader. The first
  * reply goes to page_reply() and, with the ids it found, the second to
  * rows_reply(), as the indexed plan does; every reply also goes to
- * scan_reply() and user_reply().
+ * scan_reply() and user_reply(). The sources are "id", "f1", "f2", ...;
+ * the log lines of flaws (keys that are not hashes, values too large) are
+ * formatted by the stubs.
  *
  * Each returns NGX_OK or NGX_DECLINED (user_reply() also NGX_ABORT: no
  * such user); NGX_ERROR only when an allocation was made to fail; what
@@ -32,10 +34,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void reply_parse(redisReply *reply, ngx_uint_t nsources,
     ngx_uint_t fail_at, ngx_http_users_result_t *page, ngx_uint_t *npage);
+static void reply_reader(ngx_http_users_read_t *rd, ngx_pool_t *pool,
+    ngx_uint_t nsources);
 static const char *reply_check_rc(ngx_int_t rc, ngx_uint_t fail_at,
     ngx_uint_t abort_ok);
 static const char *reply_check_rows(ngx_array_t *rows, ngx_uint_t nsources,
-    ngx_uint_t nonnull);
+    redisReply **elements, size_t n);
 static void reply_touch(ngx_str_t *s);
 static int reply_huge(const uint8_t *p, size_t len);
 
@@ -97,14 +101,17 @@ reply_parse(redisReply *reply, ngx_uint_t nsources, ngx_uint_t fail_at,
 {
     const char               *why;
     ngx_int_t                 rc;
+    ngx_str_t                 id;
     ngx_uint_t                i;
     ngx_pool_t               *pool;
     ngx_http_users_row_t      row;
+    ngx_http_users_read_t     rd;
     ngx_http_users_result_t   res;
 
     static ngx_pool_t        *page_pool;
 
     pool = ngx_create_pool(1024, NULL);
+    reply_reader(&rd, pool, nsources);
 
     /* scan: [total, examined, row...] */
 
@@ -113,7 +120,7 @@ reply_parse(redisReply *reply, ngx_uint_t nsources, ngx_uint_t fail_at,
     ngx_stub_allocs = 0;
     ngx_stub_fail_at = fail_at;
 
-    rc = ngx_http_users_store_scan_reply(pool, reply, nsources, &res);
+    rc = ngx_http_users_store_scan_reply(&rd, reply, &res);
 
     ngx_stub_fail_at = 0;
     why = reply_check_rc(rc, fail_at, 0);
@@ -126,7 +133,7 @@ reply_parse(redisReply *reply, ngx_uint_t nsources, ngx_uint_t fail_at,
             why = "total or rows do not match the reply";
 
         } else {
-            why = reply_check_rows(&res.rows, nsources, 0);
+            why = reply_check_rows(&res.rows, nsources, NULL, 0);
         }
     }
 
@@ -134,13 +141,14 @@ reply_parse(redisReply *reply, ngx_uint_t nsources, ngx_uint_t fail_at,
         goto failed;
     }
 
-    /* user: one HMGET */
+    /* user: users_rows of one id */
 
     reply_where = "user_reply";
+    ngx_str_set(&id, "7");
     ngx_stub_allocs = 0;
     ngx_stub_fail_at = fail_at;
 
-    rc = ngx_http_users_store_user_reply(pool, reply, nsources, &row);
+    rc = ngx_http_users_store_user_reply(&rd, reply, &id, &row);
 
     ngx_stub_fail_at = 0;
     why = reply_check_rc(rc, fail_at, 1);
@@ -200,7 +208,7 @@ reply_parse(redisReply *reply, ngx_uint_t nsources, ngx_uint_t fail_at,
         ngx_stub_allocs = 0;
         ngx_stub_fail_at = fail_at;
 
-        rc = ngx_http_users_store_rows_reply(pool, reply, nsources, page);
+        rc = ngx_http_users_store_rows_reply(&rd, reply, page);
 
         ngx_stub_fail_at = 0;
         why = reply_check_rc(rc, fail_at, 0);
@@ -208,7 +216,8 @@ reply_parse(redisReply *reply, ngx_uint_t nsources, ngx_uint_t fail_at,
         if (why == NULL && rc == NGX_OK) {
             why = (page->rows.nelts > page->ids.nelts)
                   ? "more rows than ids"
-                  : reply_check_rows(&page->rows, nsources, 1);
+                  : reply_check_rows(&page->rows, nsources, reply->element,
+                                     reply->elements);
         }
     }
 
@@ -233,6 +242,46 @@ failed:
 }
 
 
+/* the sources "id", "f1", "f2", ... */
+
+static void
+reply_reader(ngx_http_users_read_t *rd, ngx_pool_t *pool, ngx_uint_t nsources)
+{
+    u_char      *p;
+    ngx_str_t   *src;
+    ngx_uint_t   i;
+
+    static ngx_log_t  log;
+    static ngx_str_t  ws = ngx_string("fuzz");
+
+    log.log_level = NGX_LOG_DEBUG;
+
+    rd->pool = pool;
+    rd->log = &log;
+    rd->ws = &ws;
+    rd->sources = ngx_array_create(pool, ngx_max(nsources, 1),
+                                   sizeof(ngx_str_t));
+    if (rd->sources == NULL) {
+        abort();
+    }
+
+    for (i = 0; i < nsources; i++) {
+        src = ngx_array_push(rd->sources);
+        p = ngx_pnalloc(pool, 8);
+        if (src == NULL || p == NULL) {
+            abort();
+        }
+
+        src->data = p;
+        src->len = i ? (size_t) (ngx_sprintf(p, "f%ui", i) - p) : 2;
+
+        if (i == 0) {
+            ngx_memcpy(p, "id", 2);
+        }
+    }
+}
+
+
 static const char *
 reply_check_rc(ngx_int_t rc, ngx_uint_t fail_at, ngx_uint_t abort_ok)
 {
@@ -248,26 +297,46 @@ reply_check_rc(ngx_int_t rc, ngx_uint_t fail_at, ngx_uint_t abort_ok)
 }
 
 
+/*
+ * Every value of every row is there; with the reply's elements (users_rows),
+ * the rows kept are those that are not all nil (a deleted user).
+ */
+
 static const char *
-reply_check_rows(ngx_array_t *rows, ngx_uint_t nsources, ngx_uint_t nonnull)
+reply_check_rows(ngx_array_t *rows, ngx_uint_t nsources,
+    redisReply **elements, size_t n)
 {
-    ngx_uint_t             i, j, any;
+    size_t                 e, k;
+    ngx_uint_t             i, j, kept;
     ngx_http_users_row_t  *row;
 
     row = rows->elts;
 
     for (i = 0; i < rows->nelts; i++) {
-        for (j = 0, any = 0; j < nsources; j++) {
+        for (j = 0; j < nsources; j++) {
             reply_touch(&row[i].values[j]);
-            any |= (row[i].values[j].data != NULL);
-        }
-
-        if (nonnull && nsources && !any) {
-            return "an all-nil row (a deleted user) kept";
         }
     }
 
-    return NULL;
+    if (elements == NULL) {
+        return NULL;
+    }
+
+    for (e = 0, kept = 0; e < n; e++) {
+        if (elements[e]->type == REDIS_REPLY_STRING) {
+            kept++;
+            continue;
+        }
+
+        for (k = 0; k < elements[e]->elements; k++) {
+            if (elements[e]->element[k]->type != REDIS_REPLY_NIL) {
+                kept++;
+                break;
+            }
+        }
+    }
+
+    return kept == rows->nelts ? NULL : "rows kept do not match the reply";
 }
 
 

@@ -32,7 +32,7 @@ static const char  *users_conf_accounts[] = {
     "users_filter status in multi values=active,inactive,invited"
         " default=active indexed",
     "users_filter type in multi values=guest,user indexed",
-    "users_filter groups member field=group multi",
+    "users_filter groups member field=group multi kind=int",
     "users_envelope count:total next:next_url previous:prev_url"
         " results:items",
     "users_field id int",

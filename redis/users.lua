@@ -14,6 +14,7 @@
 --   FCALL_RO users_check    1 users:{ws}
 --   FCALL_RO users_query    1 users:{ws} <offset> <limit> <scan_limit> <sort>
 --                           <nfields> <f1>..<fn> <program tokens...>
+--   FCALL_RO users_rows     1 users:{ws} <kind> <nfields> <f1>..<fn> <id>...
 --
 
 local NUL = '\0'
@@ -42,10 +43,15 @@ local function split(s, sep)
 end
 
 
--- HGETALL as a table, or nil when the hash does not exist
+-- HGETALL as a table, nil when the hash does not exist, false when the key
+-- holds something else than a hash
 local function hgetall(key)
-    local flat = redis.call('HGETALL', key)
+    local flat = redis.pcall('HGETALL', key)
     local t = {}
+
+    if flat.err then
+        return false
+    end
 
     if #flat == 0 then
         return nil
@@ -56,6 +62,21 @@ local function hgetall(key)
     end
 
     return t
+end
+
+
+-- A user's hash for a writer, nil when there is none; fails when the key
+-- holds something else (its index entries are unknown: only removing the
+-- key and a rebuild by users_schema repair that)
+local function user_hash(base, id)
+    local key = base .. ':u:' .. id
+    local user = hgetall(key)
+
+    if user == false then
+        fail('%s is not a hash: DEL it, then rebuild with users_schema', key)
+    end
+
+    return user
 end
 
 
@@ -256,11 +277,31 @@ local function str_key(s)
 end
 
 
+-- the bytes of a str value that its sort key holds (format 2): an index
+-- member never brings more than this and the id into a reader
+local MAX_KEY = 256
+
+local function str_key_cut(s)
+    return string.lower(string.sub(s, 1, MAX_KEY))
+end
+
+
+-- sort key encoders of the member format 1 (written before the format
+-- field existed) and 2 (docs/SCHEMA.md, "Sort indexes")
 local ENCODE = {
     str = str_key,
     int = int_key,
     time = time_key,
 }
+
+local ENCODE2 = {
+    str = str_key_cut,
+    int = int_key,
+    time = time_key,
+}
+
+-- the member format users_schema writes
+local FORMAT = '2'
 
 local KIND_NAME = {
     str = 'a string',
@@ -283,13 +324,15 @@ end
 
 
 -- "last_name:str,..." "status,type" "groups:group" -> spec; "id:str" is
--- implied, "id:int" in <sort> changes the kind of the id index
-local function parse_spec(sort, enum, member)
+-- implied, "id:int" in <sort> changes the kind of the id index. format is
+-- the member format of the indexes ("2", else 1).
+local function parse_spec(sort, enum, member, format)
     local spec = {
         sorts = { { name = 'id', kind = 'str' } },
         enums = {},
         members = {},
         raw = { sort or '', enum or '', member or '' },
+        enc = ENCODE,
     }
     local seen = { id = 'sort' }
     local name, kind
@@ -335,6 +378,13 @@ local function parse_spec(sort, enum, member)
         spec.members[#spec.members + 1] = { field = name, kind = kind }
     end
 
+    -- format 2: str keys cut at MAX_KEY bytes and, with id:int, ties
+    -- broken by the id's int key
+    if format == FORMAT then
+        spec.enc = ENCODE2
+        spec.int_ties = spec.sorts[1].kind == 'int'
+    end
+
     return spec
 end
 
@@ -347,12 +397,14 @@ local spec_cache_n = 0
 
 
 local function load_spec(base)
-    local v = redis.call('HMGET', base .. ':meta', 'sort', 'enum', 'member')
+    local v = redis.call('HMGET', base .. ':meta', 'sort', 'enum', 'member',
+                         'format')
     local text = (v[1] or '') .. NUL .. (v[2] or '') .. NUL .. (v[3] or '')
+                 .. NUL .. (v[4] or '')
     local spec = spec_cache[text]
 
     if spec == nil then
-        spec = parse_spec(v[1] or '', v[2] or '', v[3] or '')
+        spec = parse_spec(v[1] or '', v[2] or '', v[3] or '', v[4] or '')
 
         if spec_cache_n >= 256 then
             spec_cache, spec_cache_n = {}, 0
@@ -373,9 +425,24 @@ end
 
 -- What a user puts in the indexes --------------------------------------------
 
--- index key -> member "<sort key> NUL <id>" for every index holding the user.
--- A value its kind cannot parse fails, or with "lenient" (for entries written
--- before) leaves that index out.
+-- The member of the index over field for a user with sort key k:
+-- "<k> NUL <id>"; in format 2 with id:int "<k> NUL <id's int key> NUL <id>"
+-- (but in ix:id, whose key is the id's int key already), so that ties
+-- break numerically. The id is whatever follows the last NUL.
+local function member_of(spec, field, k, id)
+    local ik = spec.int_ties and field ~= 'id' and int_key(id)
+
+    if ik then
+        return k .. NUL .. ik .. NUL .. id
+    end
+
+    return k .. NUL .. id
+end
+
+
+-- index key -> member (member_of) for every index holding the user. A
+-- value its kind cannot parse fails, or with "lenient" (for entries
+-- written before) leaves that index out.
 local function index_entries(base, spec, id, user, lenient)
     local out = {}
     local v, k, ix, member, ev
@@ -385,7 +452,7 @@ local function index_entries(base, spec, id, user, lenient)
         k = ''
 
         if v ~= nil then
-            k = ENCODE[s.kind](v)
+            k = spec.enc[s.kind](v)
         end
 
         if k == nil and not lenient then
@@ -395,7 +462,7 @@ local function index_entries(base, spec, id, user, lenient)
 
         if k ~= nil then
             ix = base .. ':ix:' .. s.name
-            member = k .. NUL .. id
+            member = member_of(spec, s.name, k, id)
             out[ix] = member
 
             for _, e in ipairs(spec.enums) do
@@ -519,7 +586,7 @@ end
 local function upsert(keys, args)
     local u = prepare_upsert(keys, args)
     local ukey = u.base .. ':u:' .. u.id
-    local old = hgetall(ukey)
+    local old = user_hash(u.base, u.id)
     local old_entries, old_members = {}, {}
 
     -- all checks passed: from here on, write
@@ -554,7 +621,7 @@ local function delete(keys, args)
     end
 
     ukey = base .. ':u:' .. id
-    old = hgetall(ukey)
+    old = user_hash(base, id)
     if old == nil then
         return 0
     end
@@ -617,14 +684,14 @@ local function schema(keys, args)
         fail('expected <sort> <enum> <member>, got %d arguments', #args)
     end
 
-    spec = parse_spec(args[1], args[2], args[3])
+    spec = parse_spec(args[1], args[2], args[3], FORMAT)
     old_spec = load_spec(base)
 
     -- pass 1, no writes: every new entry (validating every user) and every
     -- old key
 
     for _, id in ipairs(all_ids(base)) do
-        user = hgetall(base .. ':u:' .. id)
+        user = user_hash(base, id)
 
         if user then
             user.id = id
@@ -670,7 +737,7 @@ local function schema(keys, args)
     add_all('SADD', members, false)
 
     redis.call('HSET', base .. ':meta', 'sort', spec.raw[1],
-               'enum', spec.raw[2], 'member', spec.raw[3])
+               'enum', spec.raw[2], 'member', spec.raw[3], 'format', FORMAT)
     bump(base)
 
     return n
@@ -703,6 +770,8 @@ local function check(keys)
 
         if user == nil then
             problem('ix:id lists "%s" but it has no hash', id)
+        elseif user == false then
+            problem('%s:u:%s is not a hash', base, id)
         else
             for key, m in pairs(index_entries(base, spec, id, user, true)) do
                 want[key] = (want[key] or 0) + 1
@@ -804,12 +873,18 @@ end
 
 -- Arguments ------------------------------------------------------------------
 
+-- A count of more than 15 digits is 10^15: exact in a double, and more
+-- than any workspace holds (an offset past it is past the end).
 local function count_arg(what, s, min)
-    local n = string.match(s or '', '^%d+$') and #s <= 15 and tonumber(s)
+    local n = string.match(s or '', '^%d+$') and tonumber(s)
 
     if not n or n < min then
         fail('%s must be an integer >= %d, got "%s"', what, min,
              tostring(s))
+    end
+
+    if #s > 15 then
+        n = 1e15
     end
 
     return n
@@ -1161,9 +1236,9 @@ end
 -- Ordering -------------------------------------------------------------------
 --
 -- A row is { key1, ..., keyM, id = id } with the sort keys of docs/SCHEMA.md
--- (the empty string for null or unparsable); the last key is
--- "<key> NUL <id>", exactly an index member, so that the order is total and
--- a single key orders like its index, ascending or REV.
+-- (the empty string for null or unparsable); the last key is exactly an
+-- index member (member_of), so that the order is total and a single key
+-- orders like its index, ascending or REV.
 
 local function sort_row(q, id, v)
     local row = { id = id }
@@ -1176,9 +1251,9 @@ local function sort_row(q, id, v)
             x = v[s.pos]
         end
 
-        k = x and ENCODE[s.kind](x) or ''
+        k = x and q.spec.enc[s.kind](x) or ''
         if j == #q.sort then
-            k = k .. NUL .. id
+            k = member_of(q.spec, s.field, k, id)
         end
         row[j] = k
     end
@@ -1392,14 +1467,81 @@ local function parse_query(keys, args)
 end
 
 
--- HMGETs the requested fields of the rows' users: the page
+-- What one row may bring into a reader (docs/SCHEMA.md, "Rows"): a value
+-- over MAX_VALUE bytes, or one that would take its row past MAX_ROW bytes,
+-- comes back as its length (an integer) instead of its bytes.
+local MAX_VALUE = 16384
+local MAX_ROW = 65536
+
+
+-- A hash that may hold a value over the caps: the lengths first (HSTRLEN,
+-- which copies nothing), then HMGET of the values that fit. The id alone
+-- when the key is not a hash.
+local function read_large(key, id, fields)
+    local v, want, at = {}, {}, {}
+    local size, n, got = 0, 0, nil
+
+    for j, f in ipairs(fields) do
+        n = redis.pcall('HSTRLEN', key, f)
+        if type(n) ~= 'number' then
+            return id
+        end
+
+        v[j] = false
+        if n > MAX_VALUE or size + n > MAX_ROW then
+            v[j] = n
+        else
+            size = size + n
+            want[#want + 1] = f
+            at[#want] = j
+        end
+    end
+
+    if #want > 0 then
+        got = redis.call('HMGET', key, unpack(want))
+        for k = 1, #want do
+            v[at[k]] = got[k]
+        end
+    end
+
+    return v
+end
+
+
+-- The fields of the object at key as a row: HMGET's values (false when
+-- absent), over-cap ones as their lengths; or the id alone (a string) when
+-- the key holds something else than a hash.
+--
+-- A key of at most MAX_VALUE bytes in memory (MEMORY USAGE, which counts
+-- every byte of every value it stores as a string) is read with one HMGET
+-- and needs no check: none of its values is over MAX_VALUE, and all of
+-- them together at most twice it (a listpack stores an integer of n <= 20
+-- digits in at least n / 2 bytes), below MAX_ROW. A larger key is
+-- measured before it is read, so that not even Redis copies a huge value.
+local function read_row(key, id, fields)
+    local size = redis.call('MEMORY', 'USAGE', key, 'SAMPLES', 0)
+    local v
+
+    if size and size > MAX_VALUE then
+        return read_large(key, id, fields)
+    end
+
+    v = redis.pcall('HMGET', key, unpack(fields))
+    if v.err then
+        return id
+    end
+
+    return v
+end
+
+
+-- the requested fields of the rows' users: the page
 local function page_rows(q, ids, out)
     for _, id in ipairs(ids) do
         if #q.fields == 0 then
             out[#out + 1] = {}
         else
-            out[#out + 1] = redis.call('HMGET', q.base .. ':u:' .. id,
-                                       unpack(q.fields))
+            out[#out + 1] = read_row(q.base .. ':u:' .. id, id, q.fields)
         end
     end
 
@@ -1486,7 +1628,11 @@ local function query(keys, args)
             scan_limit_exceeded(q)
         end
 
-        v = redis.call('HMGET', q.base .. ':u:' .. id, unpack(fetch))
+        v = redis.pcall('HMGET', q.base .. ':u:' .. id, unpack(fetch))
+        if v.err then
+            -- not a hash: a user with its id alone, as read_row shows it
+            v = { id }
+        end
         if not v[1] or not eval(q.prog, q, id, v) then
             return true
         end
@@ -1538,6 +1684,38 @@ local function query(keys, args)
     end
 
     return page_rows(q, ids, { total, examined })
+end
+
+
+-- Rows: objects by id ---------------------------------------------------------
+--
+--   FCALL_RO users_rows 1 users:{ws} <kind> <nfields> <f1>..<fn> <id>...
+--
+-- -> { row, ... }: for each id in order, read_row of the hash
+-- users:{ws}:<kind>:<id> ("u" for users).
+
+local function rows(keys, args)
+    local base = check_base(keys)
+    local kind = args[1]
+    local out = {}
+    local nf, fields
+
+    if kind == nil or not string.match(kind, NAME) then
+        fail('expected <kind> <nfields> <f1>..<fn> <id>...')
+    end
+
+    nf = count_arg('nfields', args[2], 1)
+    if nf > 1000 or 2 + nf > #args then
+        fail('nfields %d: %d field names follow', nf, #args - 2)
+    end
+    fields = prog_list(args, 3, nf)
+
+    for i = 3 + nf, #args do
+        out[#out + 1] = read_row(base .. ':' .. kind .. ':' .. args[i],
+                                 args[i], fields)
+    end
+
+    return out
 end
 
 
@@ -1621,6 +1799,12 @@ redis.register_function{
 redis.register_function{
     function_name = 'users_query',
     callback = reply_errors(query),
+    flags = { 'no-writes' },
+}
+
+redis.register_function{
+    function_name = 'users_rows',
+    callback = reply_errors(rows),
     flags = { 'no-writes' },
 }
 

@@ -17,13 +17,7 @@
 #include "ngx_http_users_error.h"
 #include "ngx_http_users_cache.h"
 #include "ngx_http_users_auth.h"
-
-
-/* what may stand in a host[:port] copied into URLs and headers */
-#define ngx_http_users_host_char(c)                                          \
-    (((c) >= '0' && (c) <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') \
-     || (c) == '.' || (c) == '-' || (c) == '_' || (c) == ':'                  \
-     || (c) == '[' || (c) == ']')
+#include "ngx_http_users_host.h"
 
 
 typedef struct {
@@ -36,6 +30,7 @@ typedef struct {
     ngx_str_t                     cache_key;   /* NULL: not cached */
     ngx_array_t                  *expansions;  /* asked for, or NULL */
     ngx_uint_t                    expanded;    /* their objects are in */
+    ngx_str_t                     item_id;     /* users_get: the id */
     ngx_array_t                   item;        /* users_get: its one row */
     ngx_http_users_result_t       result;
     ngx_http_users_redis_route_t  route;       /* users:{ws}, the node */
@@ -94,6 +89,8 @@ static void ngx_http_users_refs_done(void *data, redisReply *reply,
     ngx_int_t status);
 static ngx_int_t ngx_http_users_answer(ngx_http_users_ctx_t *ctx);
 static ngx_int_t ngx_http_users_item(ngx_http_users_ctx_t *ctx);
+static void ngx_http_users_reader(ngx_http_users_ctx_t *ctx,
+    ngx_http_users_read_t *rd);
 static void ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc);
 static void ngx_http_users_cleanup(void *data);
 
@@ -444,6 +441,8 @@ ngx_http_users_get_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ctx->item_id = id;
+
     rc = ngx_http_users_query_expands(r->pool, ctx->lcf, &r->args,
                                       &ctx->expansions, &err);
     if (rc == NGX_DECLINED) {
@@ -531,9 +530,10 @@ ngx_http_users_user_done(void *data, redisReply *reply, ngx_int_t status)
 {
     ngx_http_users_ctx_t  *ctx = data;
 
-    ngx_int_t              rc;
-    ngx_http_request_t    *r;
-    ngx_http_users_row_t  *row;
+    ngx_int_t               rc;
+    ngx_http_request_t     *r;
+    ngx_http_users_row_t   *row;
+    ngx_http_users_read_t   rd;
 
     static ngx_str_t  no_user = ngx_string("no such user");
 
@@ -551,14 +551,18 @@ ngx_http_users_user_done(void *data, redisReply *reply, ngx_int_t status)
         return;
     }
 
-    rc = ngx_http_users_store_user_reply(r->pool, reply,
-                                         ctx->lcf->sources->nelts, row);
+    ngx_http_users_reader(ctx, &rd);
+
+    rc = ngx_http_users_store_user_reply(&rd, reply, &ctx->item_id, row);
 
     if (rc == NGX_ABORT) {
         rc = ngx_http_users_error(r, NGX_HTTP_NOT_FOUND, "not_found", NULL,
                                   &no_user);
 
     } else if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "users: unexpected reply to the user query "
+                      "(type %d)", reply->type);
         rc = ngx_http_users_error_status(r, NGX_HTTP_BAD_GATEWAY);
 
     } else if (rc != NGX_OK) {
@@ -601,8 +605,13 @@ ngx_http_users_send(ngx_http_users_ctx_t *ctx, ngx_http_users_batch_t *batch,
                          - route->key.data;
     }
 
-    route->flags = NGX_HTTP_USERS_REDIS_READ
-                   | (batch->scan ? NGX_HTTP_USERS_REDIS_SLOT : 0)
+    /*
+     * the library's functions (users_query, users_rows) read keys of the
+     * workspace they do not name: during a slot migration they wait for
+     * the whole workspace to move
+     */
+
+    route->flags = NGX_HTTP_USERS_REDIS_READ | NGX_HTTP_USERS_REDIS_SLOT
                    | (ctx->lcf->redis_read.replica
                       ? NGX_HTTP_USERS_REDIS_REPLICA : 0)
                    | (ctx->stay ? NGX_HTTP_USERS_REDIS_STAY : 0);
@@ -618,8 +627,9 @@ ngx_http_users_page_done(void *data, redisReply *reply, ngx_int_t status)
 {
     ngx_http_users_ctx_t  *ctx = data;
 
-    ngx_int_t            rc;
-    ngx_http_request_t  *r;
+    ngx_int_t               rc;
+    ngx_http_request_t     *r;
+    ngx_http_users_read_t   rd;
 
     r = ctx->request;
     ctx->call = NULL;
@@ -630,9 +640,9 @@ ngx_http_users_page_done(void *data, redisReply *reply, ngx_int_t status)
     }
 
     if (ctx->scan) {
-        rc = ngx_http_users_store_scan_reply(r->pool, reply,
-                                             ctx->lcf->sources->nelts,
-                                             &ctx->result);
+        ngx_http_users_reader(ctx, &rd);
+
+        rc = ngx_http_users_store_scan_reply(&rd, reply, &ctx->result);
         if (rc == NGX_OK) {
             rc = ngx_http_users_respond(ctx);
 
@@ -706,8 +716,9 @@ ngx_http_users_rows_done(void *data, redisReply *reply, ngx_int_t status)
 {
     ngx_http_users_ctx_t  *ctx = data;
 
-    ngx_int_t            rc;
-    ngx_http_request_t  *r;
+    ngx_int_t               rc;
+    ngx_http_request_t     *r;
+    ngx_http_users_read_t   rd;
 
     r = ctx->request;
     ctx->call = NULL;
@@ -717,9 +728,9 @@ ngx_http_users_rows_done(void *data, redisReply *reply, ngx_int_t status)
         return;
     }
 
-    rc = ngx_http_users_store_rows_reply(r->pool, reply,
-                                         ctx->lcf->sources->nelts,
-                                         &ctx->result);
+    ngx_http_users_reader(ctx, &rd);
+
+    rc = ngx_http_users_store_rows_reply(&rd, reply, &ctx->result);
 
     if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -1057,57 +1068,26 @@ ngx_http_users_url(ngx_http_users_ctx_t *ctx, ngx_uint_t n, ngx_uint_t keep,
 
 
 /*
- * users_base_url, else scheme://host[:port] from the Host header as
- * nginx validated it, else from the server name.
+ * users_base_url, else scheme://host[:port] by the rule of
+ * ngx_http_users_host.h; a users_base_url that comes out empty (an unset
+ * variable) falls back to the rule too.
  */
 
 static ngx_int_t
 ngx_http_users_base(ngx_http_request_t *r, ngx_http_users_loc_conf_t *lcf,
     ngx_str_t *base)
 {
-    u_char                    *p, *h;
-    size_t                     i;
-    ngx_str_t                  host;
-    ngx_http_core_srv_conf_t  *cscf;
-
     if (lcf->base_url) {
-        return ngx_http_complex_value(r, lcf->base_url, base);
-    }
+        if (ngx_http_complex_value(r, lcf->base_url, base) != NGX_OK) {
+            return NGX_ERROR;
+        }
 
-    host.len = 0;
-
-    if (r->headers_in.host) {
-        host = r->headers_in.host->value;
-        h = host.data;
-
-        for (i = 0; i < host.len; i++) {
-            if (!ngx_http_users_host_char(h[i])) {
-                host.len = 0;
-                break;
-            }
+        if (base->len) {
+            return NGX_OK;
         }
     }
 
-    if (host.len == 0) {
-        cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
-        host = cscf->server_name;
-    }
-
-    base->data = ngx_pnalloc(r->pool, sizeof("https://") - 1 + host.len);
-    if (base->data == NULL) {
-        return NGX_ERROR;
-    }
-
-#if (NGX_HTTP_SSL)
-    p = ngx_sprintf(base->data, "%s://%V",
-                    r->connection->ssl ? "https" : "http", &host);
-#else
-    p = ngx_sprintf(base->data, "http://%V", &host);
-#endif
-
-    base->len = p - base->data;
-
-    return NGX_OK;
+    return ngx_http_users_host_base(r, base);
 }
 
 
@@ -1358,8 +1338,9 @@ ngx_http_users_refs_done(void *data, redisReply *reply, ngx_int_t status)
 {
     ngx_http_users_ctx_t  *ctx = data;
 
-    ngx_int_t            rc;
-    ngx_http_request_t  *r;
+    ngx_int_t               rc;
+    ngx_http_request_t     *r;
+    ngx_http_users_read_t   rd;
 
     r = ctx->request;
     ctx->call = NULL;
@@ -1369,12 +1350,17 @@ ngx_http_users_refs_done(void *data, redisReply *reply, ngx_int_t status)
         return;
     }
 
-    rc = ngx_http_users_store_refs_reply(r->pool, reply, ctx->expansions);
+    ngx_http_users_reader(ctx, &rd);
+
+    rc = ngx_http_users_store_refs_reply(&rd, reply, ctx->expansions);
 
     if (rc == NGX_OK) {
         rc = ngx_http_users_answer(ctx);
 
     } else if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "users: unexpected reply to the expands query "
+                      "(type %d)", reply->type);
         rc = ngx_http_users_error_status(r, NGX_HTTP_BAD_GATEWAY);
 
     } else {
@@ -1413,6 +1399,18 @@ ngx_http_users_item(ngx_http_users_ctx_t *ctx)
     }
 
     return ngx_http_users_send_json(ctx->request, NGX_HTTP_OK, out, len);
+}
+
+
+/* what the store needs to read rows: where, and the fields asked for */
+
+static void
+ngx_http_users_reader(ngx_http_users_ctx_t *ctx, ngx_http_users_read_t *rd)
+{
+    rd->pool = ctx->request->pool;
+    rd->log = ctx->request->connection->log;
+    rd->ws = &ctx->workspace;
+    rd->sources = ctx->lcf->sources;
 }
 
 

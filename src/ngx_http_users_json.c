@@ -48,17 +48,23 @@ static void ngx_http_users_json_folded(ngx_http_users_json_t *j,
     ngx_http_users_field_t *f, ngx_str_t *v);
 static void ngx_http_users_json_field(ngx_http_users_json_t *j,
     ngx_http_users_field_t *f, ngx_http_users_row_t *row);
-static void ngx_http_users_json_value(ngx_http_users_json_t *j,
+static ngx_int_t ngx_http_users_json_value(ngx_http_users_json_t *j,
     ngx_http_users_field_t *f, ngx_str_t *v);
 static void ngx_http_users_json_zero(ngx_http_users_json_t *j,
     ngx_http_users_type_e type);
 static ngx_uint_t ngx_http_users_json_present(ngx_http_users_field_t *f,
     ngx_http_users_row_t *row);
 
-static void ngx_http_users_json_int(ngx_http_users_json_t *j, ngx_str_t *v);
-static void ngx_http_users_json_number(ngx_http_users_json_t *j,
+static ngx_int_t ngx_http_users_json_int(ngx_http_users_json_t *j,
     ngx_str_t *v);
-static void ngx_http_users_json_bool(ngx_http_users_json_t *j, ngx_str_t *v);
+static ngx_int_t ngx_http_users_json_number(ngx_http_users_json_t *j,
+    ngx_str_t *v);
+static ngx_int_t ngx_http_users_json_bool(ngx_http_users_json_t *j,
+    ngx_str_t *v);
+static ngx_int_t ngx_http_users_json_timestamp(ngx_http_users_json_t *j,
+    ngx_http_users_field_t *f, ngx_str_t *v);
+static ngx_uint_t ngx_http_users_json_two(u_char *p, ngx_int_t max);
+static ngx_int_t ngx_http_users_json_digits(u_char *p, ngx_uint_t n);
 static void ngx_http_users_json_str(ngx_http_users_json_t *j, u_char *data,
     size_t len);
 static void ngx_http_users_json_uint(ngx_http_users_json_t *j, ngx_uint_t n);
@@ -105,7 +111,10 @@ ngx_http_users_json_list(ngx_pool_t *pool, ngx_http_users_loc_conf_t *lcf,
 }
 
 
-/* one user, without an envelope; its expands, if asked for, inside */
+/*
+ * One user, without an envelope; where the location takes expands, they
+ * are inside: those asked for, or {} (seed 003 shows the member always).
+ */
 
 ngx_int_t
 ngx_http_users_json_item(ngx_pool_t *pool, ngx_http_users_loc_conf_t *lcf,
@@ -122,7 +131,9 @@ ngx_http_users_json_item(ngx_pool_t *pool, ngx_http_users_loc_conf_t *lcf,
 
     j.perms = perms;
 
-    if (expansions == NULL) {
+    if (expansions == NULL
+        && (lcf->expands == NULL || lcf->expand_arg.len == 0))
+    {
         ngx_http_users_json_object(&j, lcf->top, row);
         return ngx_http_users_json_close(&j, out, len);
     }
@@ -364,10 +375,13 @@ ngx_http_users_json_field(ngx_http_users_json_t *j, ngx_http_users_field_t *f,
 
     v = &row->values[f->value];
 
-    if (v->data != NULL) {
-        ngx_http_users_json_value(j, f, v);
+    /* a value that is not of its type is as good as absent */
 
-    } else if (f->nullable) {
+    if (v->data != NULL && ngx_http_users_json_value(j, f, v) == NGX_OK) {
+        return;
+    }
+
+    if (f->nullable) {
         ngx_http_users_json_null(j);
 
     } else {
@@ -376,37 +390,39 @@ ngx_http_users_json_field(ngx_http_users_json_t *j, ngx_http_users_field_t *f,
 }
 
 
-static void
+/* NGX_DECLINED, and nothing written: v is not a value of the type */
+
+static ngx_int_t
 ngx_http_users_json_value(ngx_http_users_json_t *j, ngx_http_users_field_t *f,
     ngx_str_t *v)
 {
     switch (f->type) {
 
     case NGX_HTTP_USERS_INT:
-        ngx_http_users_json_int(j, v);
-        return;
+        return ngx_http_users_json_int(j, v);
 
     case NGX_HTTP_USERS_NUMBER:
-        ngx_http_users_json_number(j, v);
-        return;
+        return ngx_http_users_json_number(j, v);
 
     case NGX_HTTP_USERS_BOOL:
-        ngx_http_users_json_bool(j, v);
-        return;
+        return ngx_http_users_json_bool(j, v);
+
+    case NGX_HTTP_USERS_TIMESTAMP:
+        return ngx_http_users_json_timestamp(j, f, v);
 
     case NGX_HTTP_USERS_INT_LIST:
     case NGX_HTTP_USERS_STRING_LIST:
         ngx_http_users_json_list_value(j, f, v);
-        return;
+        return NGX_OK;
 
-    default: /* NGX_HTTP_USERS_STRING, NGX_HTTP_USERS_TIMESTAMP */
+    default: /* NGX_HTTP_USERS_STRING */
         ngx_http_users_json_folded(j, f, v);
-        return;
+        return NGX_OK;
     }
 }
 
 
-/* "1,2" -> [1,2]; "a,b" -> ["a","b"]; "" -> [] */
+/* "1,2" -> [1,2]; "a,b" -> ["a","b"]; "" -> []; "1,x" -> [1] */
 
 static void
 ngx_http_users_json_list_value(ngx_http_users_json_t *j,
@@ -436,7 +452,7 @@ ngx_http_users_json_list_value(ngx_http_users_json_t *j,
         }
 
         if (f->type == NGX_HTTP_USERS_INT_LIST) {
-            ngx_http_users_json_int(j, &item);
+            (void) ngx_http_users_json_int(j, &item);
 
         } else {
             ngx_http_users_json_str(j, item.data, item.len);
@@ -529,7 +545,7 @@ ngx_http_users_json_present(ngx_http_users_field_t *f,
 
 /* stored integers may carry a sign or leading zeros; JSON wants neither */
 
-static void
+static ngx_int_t
 ngx_http_users_json_int(ngx_http_users_json_t *j, ngx_str_t *v)
 {
     u_char     *p, buf[NGX_OFF_T_LEN + 2];
@@ -550,20 +566,20 @@ ngx_http_users_json_int(ngx_http_users_json_t *j, ngx_str_t *v)
     n = (len && len <= 18) ? ngx_atoof(p, len) : NGX_ERROR;
 
     if (n == NGX_ERROR) {
-        ngx_http_users_json_null(j);
-        return;
+        return NGX_DECLINED;
     }
 
     p = ngx_sprintf(buf, "%s%O", neg && n ? "-" : "", n);
 
     ngx_http_users_json_check(j, yajl_gen_number(j->gen, (char *) buf,
                                                  p - buf));
+    return NGX_OK;
 }
 
 
-/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? or null */
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 
-static void
+static ngx_int_t
 ngx_http_users_json_number(ngx_http_users_json_t *j, ngx_str_t *v)
 {
     u_char  *p, *last, *digits;
@@ -606,16 +622,16 @@ ngx_http_users_json_number(ngx_http_users_json_t *j, ngx_str_t *v)
         ngx_http_users_json_check(j, yajl_gen_number(j->gen,
                                                      (char *) v->data,
                                                      v->len));
-        return;
+        return NGX_OK;
     }
 
 invalid:
 
-    ngx_http_users_json_null(j);
+    return NGX_DECLINED;
 }
 
 
-static void
+static ngx_int_t
 ngx_http_users_json_bool(ngx_http_users_json_t *j, ngx_str_t *v)
 {
     if ((v->len == 1 && v->data[0] == '1')
@@ -623,7 +639,7 @@ ngx_http_users_json_bool(ngx_http_users_json_t *j, ngx_str_t *v)
                            == 0))
     {
         ngx_http_users_json_check(j, yajl_gen_bool(j->gen, 1));
-        return;
+        return NGX_OK;
     }
 
     if (v->len == 0
@@ -632,10 +648,127 @@ ngx_http_users_json_bool(ngx_http_users_json_t *j, ngx_str_t *v)
                            == 0))
     {
         ngx_http_users_json_check(j, yajl_gen_bool(j->gen, 0));
-        return;
+        return NGX_OK;
     }
 
-    ngx_http_users_json_null(j);
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A timestamp as stored, if it is one as docs/SCHEMA.md defines them (and
+ * the time sort keys read them): YYYY-MM-DD, optionally followed by "T",
+ * "t" or " ", hh:mm:ss, a fraction, and "Z", "z", "+hh:mm" or "-hh:mm";
+ * a real calendar date, hh <= 23, mm <= 59, ss <= 60.
+ */
+
+static ngx_int_t
+ngx_http_users_json_timestamp(ngx_http_users_json_t *j,
+    ngx_http_users_field_t *f, ngx_str_t *v)
+{
+    u_char     *p, *last, *digits;
+    ngx_int_t   y, m, d, mdays;
+
+    static ngx_int_t  days[] = { 31, 28, 31, 30, 31, 30,
+                                 31, 31, 30, 31, 30, 31 };
+
+    p = v->data;
+    last = p + v->len;
+
+    if (v->len < 10 || p[4] != '-' || p[7] != '-') {
+        return NGX_DECLINED;
+    }
+
+    y = ngx_http_users_json_digits(p, 4);
+    m = ngx_http_users_json_digits(p + 5, 2);
+    d = ngx_http_users_json_digits(p + 8, 2);
+
+    if (y < 0 || m < 1 || m > 12 || d < 1) {
+        return NGX_DECLINED;
+    }
+
+    mdays = (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+            ? 29 : days[m - 1];
+
+    if (d > mdays) {
+        return NGX_DECLINED;
+    }
+
+    p += 10;
+
+    if (p < last) {
+        if (last - p < 9 || (*p != 'T' && *p != 't' && *p != ' ')
+            || !ngx_http_users_json_two(p + 1, 23) || p[3] != ':'
+            || !ngx_http_users_json_two(p + 4, 59) || p[6] != ':'
+            || !ngx_http_users_json_two(p + 7, 60))
+        {
+            return NGX_DECLINED;
+        }
+
+        p += 9;
+
+        if (p < last && *p == '.') {
+            digits = ++p;
+
+            while (p < last && *p >= '0' && *p <= '9') {
+                p++;
+            }
+
+            if (p == digits) {
+                return NGX_DECLINED;
+            }
+        }
+
+        if (p < last && (*p == 'Z' || *p == 'z')) {
+            p++;
+
+        } else if (last - p == 6 && (*p == '+' || *p == '-')
+                   && ngx_http_users_json_two(p + 1, 23) && p[3] == ':'
+                   && ngx_http_users_json_two(p + 4, 59))
+        {
+            p = last;
+        }
+
+        if (p != last) {
+            return NGX_DECLINED;
+        }
+    }
+
+    ngx_http_users_json_folded(j, f, v);
+
+    return NGX_OK;
+}
+
+
+/* two digits at p, at most max */
+
+static ngx_uint_t
+ngx_http_users_json_two(u_char *p, ngx_int_t max)
+{
+    ngx_int_t  n;
+
+    n = ngx_http_users_json_digits(p, 2);
+
+    return n >= 0 && n <= max;
+}
+
+
+/* n digits as a number, or -1 */
+
+static ngx_int_t
+ngx_http_users_json_digits(u_char *p, ngx_uint_t n)
+{
+    ngx_int_t  v;
+
+    for (v = 0; n; n--, p++) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+
+        v = v * 10 + (*p - '0');
+    }
+
+    return v;
 }
 
 

@@ -58,6 +58,8 @@ static ngx_int_t ngx_http_users_query_values(ngx_http_users_parse_t *ps,
     ngx_http_users_pred_t *pred, ngx_str_t *value);
 static ngx_int_t ngx_http_users_query_value(ngx_http_users_parse_t *ps,
     ngx_http_users_pred_t *pred, u_char *start, u_char *end);
+static ngx_int_t ngx_http_users_query_typed(ngx_http_users_parse_t *ps,
+    ngx_http_users_filter_t *f, ngx_str_t *v);
 static ngx_int_t ngx_http_users_query_text(ngx_http_users_parse_t *ps,
     ngx_http_users_pred_t *pred, ngx_str_t *value);
 static ngx_int_t ngx_http_users_query_finish(ngx_http_users_parse_t *ps);
@@ -68,6 +70,7 @@ static ngx_int_t ngx_http_users_query_unescape(ngx_pool_t *pool,
     u_char *start, u_char *end, ngx_str_t *out);
 static ngx_int_t ngx_http_users_query_number(ngx_str_t *value,
     ngx_uint_t min, ngx_uint_t max, ngx_uint_t *n);
+static ngx_int_t ngx_http_users_query_int(ngx_pool_t *pool, ngx_str_t *v);
 static ngx_int_t ngx_http_users_query_is(ngx_str_t *name, ngx_str_t *param);
 static ngx_int_t ngx_http_users_query_fail(ngx_http_users_parse_t *ps,
     ngx_uint_t status, ngx_str_t *param, const char *fmt, ...);
@@ -563,6 +566,7 @@ ngx_http_users_query_value(ngx_http_users_parse_t *ps,
     ngx_http_users_pred_t *pred, u_char *start, u_char *end)
 {
     u_char                   *p, buf[NGX_HTTP_USERS_MAX_SHOW * 4];
+    ngx_int_t                 rc;
     ngx_str_t                *v, *allowed, shown;
     ngx_uint_t                i;
     ngx_http_users_filter_t  *f;
@@ -590,14 +594,9 @@ ngx_http_users_query_value(ngx_http_users_parse_t *ps,
     v->data = start;
     v->len = end - start;
 
-    if ((f->op == NGX_HTTP_USERS_FILTER_FROM
-         || f->op == NGX_HTTP_USERS_FILTER_TO)
-        && f->kind == NGX_HTTP_USERS_KIND_TIME
-        && !ngx_http_users_datetime_valid(v->data, v->len))
-    {
-        return ngx_http_users_query_fail(ps, ps->lcf->invalid_status,
-                                         &f->param,
-                                         "must be an RFC 3339 date-time");
+    rc = ngx_http_users_query_typed(ps, f, v);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     if (f->values) {
@@ -632,13 +631,55 @@ ngx_http_users_query_value(ngx_http_users_parse_t *ps,
     }
 
     for (i = 0; i < v->len; i++) {
-        p[i] = (f->fold == NGX_HTTP_USERS_CASE_UPPER) ? ngx_toupper(start[i])
-                                                      : ngx_tolower(start[i]);
+        p[i] = (f->fold == NGX_HTTP_USERS_CASE_UPPER)
+               ? ngx_toupper(v->data[i]) : ngx_tolower(v->data[i]);
     }
 
     v->data = p;
 
     return NGX_OK;
+}
+
+
+/*
+ * A value of a filter of kind=time (from, to) or kind=int (any op):
+ * NGX_OK, with an int in its canonical form; NGX_ABORT (the error set)
+ * or NGX_ERROR otherwise.
+ */
+
+static ngx_int_t
+ngx_http_users_query_typed(ngx_http_users_parse_t *ps,
+    ngx_http_users_filter_t *f, ngx_str_t *v)
+{
+    u_char     buf[NGX_HTTP_USERS_MAX_SHOW * 4];
+    ngx_int_t  rc;
+    ngx_str_t  shown;
+
+    if ((f->op == NGX_HTTP_USERS_FILTER_FROM
+         || f->op == NGX_HTTP_USERS_FILTER_TO)
+        && f->kind == NGX_HTTP_USERS_KIND_TIME
+        && !ngx_http_users_datetime_valid(v->data, v->len))
+    {
+        return ngx_http_users_query_fail(ps, ps->lcf->invalid_status,
+                                         &f->param,
+                                         "must be an RFC 3339 date-time");
+    }
+
+    if (f->kind != NGX_HTTP_USERS_KIND_INT) {
+        return NGX_OK;
+    }
+
+    shown = *v;
+    rc = ngx_http_users_query_int(ps->pool, v);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    return ngx_http_users_query_fail(ps, ps->lcf->invalid_status, &f->param,
+                                     "invalid integer \"%V\"",
+                                     ngx_http_users_query_show(&shown, buf,
+                                         shown.data, shown.len));
 }
 
 
@@ -1145,6 +1186,67 @@ ngx_http_users_query_number(ngx_str_t *value, ngx_uint_t min, ngx_uint_t max,
 }
 
 
+
+
+/*
+ * kind=int: -?[0-9]+ of at most 19 significant digits, as the int sort
+ * keys read them (docs/SCHEMA.md); v becomes its canonical form ("007"
+ * is "7", "-0" is "0"), which is how ids are stored and looked up.
+ */
+
+static ngx_int_t
+ngx_http_users_query_int(ngx_pool_t *pool, ngx_str_t *v)
+{
+    u_char  *p, *last, *digits;
+
+    p = v->data;
+    last = p + v->len;
+
+    if (p < last && *p == '-') {
+        p++;
+    }
+
+    for (digits = p; p < last && *p >= '0' && *p <= '9'; p++) {
+        /* void */
+    }
+
+    if (p != last || p == digits) {
+        return NGX_DECLINED;
+    }
+
+    while (digits < last - 1 && *digits == '0') {
+        digits++;
+    }
+
+    if (last - digits > 19) {
+        return NGX_DECLINED;
+    }
+
+    if (*digits == '0' || v->data[0] != '-') {
+        v->len = last - digits;
+        v->data = digits;
+        return NGX_OK;
+    }
+
+    if (digits == v->data + 1) {
+        return NGX_OK;
+    }
+
+    /* "-007": a copy, the request's arguments stay as they were sent */
+
+    p = ngx_pnalloc(pool, last - digits + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *p = '-';
+    ngx_memcpy(p + 1, digits, last - digits);
+
+    v->len = last - digits + 1;
+    v->data = p;
+
+    return NGX_OK;
+}
 
 
 /* a parameter name as sent (unescaped) equals the configured one */

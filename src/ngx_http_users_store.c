@@ -7,6 +7,11 @@
 #include "ngx_http_users_store.h"
 
 
+#define NGX_HTTP_USERS_MAX_REFS  1000   /* referenced ids a page expands */
+#define NGX_HTTP_USERS_FLAWS     512    /* flaws a worker remembers logging */
+#define NGX_HTTP_USERS_SHOW      64     /* bytes of an id in a log line */
+
+
 static ngx_int_t ngx_http_users_store_index(ngx_pool_t *pool,
     ngx_http_users_query_t *q, ngx_str_t *index);
 static ngx_int_t ngx_http_users_store_indexed(ngx_pool_t *pool,
@@ -34,10 +39,26 @@ static void ngx_http_users_store_word(ngx_http_users_redis_cmd_t *cmd,
     int i, char *word);
 static ngx_int_t ngx_http_users_store_ids(ngx_array_t *ids,
     ngx_str_t *value);
-static ngx_int_t ngx_http_users_store_row(ngx_pool_t *pool,
-    redisReply *vals, ngx_uint_t nsources, ngx_http_users_row_t *row);
+static ngx_int_t ngx_http_users_store_fetch(ngx_pool_t *pool,
+    ngx_str_t *ws, ngx_str_t *kind, ngx_array_t *sources, ngx_str_t *ids,
+    ngx_uint_t n, ngx_http_users_redis_cmd_t *cmd);
+static ngx_int_t ngx_http_users_store_row(ngx_http_users_read_t *rd,
+    ngx_str_t *kind, ngx_array_t *sources, redisReply *vals, ngx_str_t *id,
+    ngx_http_users_row_t *row);
+static void ngx_http_users_store_large(ngx_http_users_read_t *rd,
+    ngx_str_t *kind, ngx_array_t *sources, redisReply *vals, ngx_str_t *id,
+    ngx_http_users_row_t *row);
+static void ngx_http_users_store_flaw(ngx_http_users_read_t *rd,
+    ngx_str_t *kind, ngx_str_t *id, ngx_str_t *field, long long size);
+static uint32_t ngx_http_users_store_fnv(uint32_t h, ngx_str_t *s);
+static void ngx_http_users_store_show(ngx_str_t *shown, u_char *buf,
+    ngx_str_t *id);
 static ngx_int_t ngx_http_users_store_copy(ngx_pool_t *pool,
     redisReply *reply, ngx_str_t *s);
+
+
+/* the kind of users' keys: users:{ws}:u:<id> */
+static ngx_str_t  ngx_http_users_store_u = ngx_string("u");
 
 
 ngx_int_t
@@ -494,6 +515,50 @@ ngx_http_users_store_num(ngx_pool_t *pool, ngx_uint_t n,
 }
 
 
+/* FCALL_RO users_rows 1 users:{ws} <kind> <n> <fields...> <ids...> */
+
+static ngx_int_t
+ngx_http_users_store_fetch(ngx_pool_t *pool, ngx_str_t *ws, ngx_str_t *kind,
+    ngx_array_t *sources, ngx_str_t *ids, ngx_uint_t n,
+    ngx_http_users_redis_cmd_t *cmd)
+{
+    ngx_str_t   *src;
+    ngx_uint_t   i, k;
+
+    k = 6 + sources->nelts;
+
+    if (ngx_http_users_store_cmd(pool, cmd, k + n) != NGX_OK
+        || ngx_http_users_store_key(pool, ws, NULL, NULL, &cmd->argv[3],
+                                    &cmd->argvlen[3])
+           != NGX_OK
+        || ngx_http_users_store_num(pool, sources->nelts, cmd, 5) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_users_store_word(cmd, 0, "FCALL_RO");
+    ngx_http_users_store_word(cmd, 1, "users_rows");
+    ngx_http_users_store_word(cmd, 2, "1");
+
+    cmd->argv[4] = (char *) kind->data;
+    cmd->argvlen[4] = kind->len;
+
+    src = sources->elts;
+
+    for (i = 0; i < sources->nelts; i++) {
+        cmd->argv[6 + i] = (char *) src[i].data;
+        cmd->argvlen[6 + i] = src[i].len;
+    }
+
+    for (i = 0; i < n; i++) {
+        cmd->argv[k + i] = (char *) ids[i].data;
+        cmd->argvlen[k + i] = ids[i].len;
+    }
+
+    return NGX_OK;
+}
+
+
 /* EXEC -> [ZCARD integer, ZRANGE array of "<sort key>\0<id>", ver] */
 
 ngx_int_t
@@ -563,64 +628,30 @@ ngx_http_users_store_page_reply(ngx_pool_t *pool, redisReply *reply,
 }
 
 
+/* FCALL_RO users_rows 1 users:{ws} u <n> <fields...> <ids...> */
+
 ngx_int_t
 ngx_http_users_store_rows(ngx_pool_t *pool, ngx_str_t *ws,
     ngx_array_t *sources, ngx_http_users_result_t *res,
     ngx_http_users_batch_t *batch)
 {
-    ngx_str_t                   *id, *src;
-    ngx_uint_t                   i, j, n;
     ngx_http_users_redis_cmd_t  *cmd;
 
-    n = res->ids.nelts;
-    id = res->ids.elts;
-    src = sources->elts;
-
-    cmd = ngx_pcalloc(pool, (n + 2) * sizeof(ngx_http_users_redis_cmd_t));
-    if (cmd == NULL) {
-        return NGX_ERROR;
-    }
-
-    batch->cmds = cmd;
-    batch->n = n + 2;
-
-    if (ngx_http_users_store_cmd(pool, &cmd[0], 1) != NGX_OK
-        || ngx_http_users_store_cmd(pool, &cmd[n + 1], 1) != NGX_OK)
+    cmd = ngx_pcalloc(pool, sizeof(ngx_http_users_redis_cmd_t));
+    if (cmd == NULL
+        || ngx_http_users_store_fetch(pool, ws, &ngx_http_users_store_u,
+                                      sources, res->ids.elts,
+                                      res->ids.nelts, cmd)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    ngx_http_users_store_word(&cmd[0], 0, "MULTI");
-    ngx_http_users_store_word(&cmd[n + 1], 0, "EXEC");
-
-    for (i = 0; i < n; i++) {
-        if (ngx_http_users_store_cmd(pool, &cmd[i + 1], 2 + sources->nelts)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        ngx_http_users_store_word(&cmd[i + 1], 0, "HMGET");
-
-        if (ngx_http_users_store_key(pool, ws, "u", &id[i],
-                                     &cmd[i + 1].argv[1],
-                                     &cmd[i + 1].argvlen[1])
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        for (j = 0; j < sources->nelts; j++) {
-            cmd[i + 1].argv[2 + j] = (char *) src[j].data;
-            cmd[i + 1].argvlen[2 + j] = src[j].len;
-        }
-    }
+    batch->cmds = cmd;
+    batch->n = 1;
 
     return NGX_OK;
 }
-
-
-#define NGX_HTTP_USERS_MAX_REFS  1000
 
 
 /* the ids the rows refer to, each once, for every expansion asked for */
@@ -728,14 +759,13 @@ ngx_http_users_store_ids(ngx_array_t *ids, ngx_str_t *value)
 }
 
 
-/* MULTI, HMGET users:{ws}:<key>:<id> <fields...> for each id, EXEC */
+/* MULTI, FCALL_RO users_rows for each kind with ids, EXEC */
 
 ngx_int_t
 ngx_http_users_store_refs(ngx_pool_t *pool, ngx_str_t *ws,
     ngx_array_t *expansions, ngx_http_users_batch_t *batch)
 {
-    ngx_str_t                   *id, *src;
-    ngx_uint_t                   i, j, k, n;
+    ngx_uint_t                   i, n;
     ngx_http_users_redis_cmd_t  *cmd;
     ngx_http_users_expansion_t  *x;
 
@@ -743,7 +773,7 @@ ngx_http_users_store_refs(ngx_pool_t *pool, ngx_str_t *ws,
     n = 0;
 
     for (i = 0; i < expansions->nelts; i++) {
-        n += x[i].ids.nelts;
+        n += (x[i].ids.nelts > 0);
     }
 
     cmd = ngx_pcalloc(pool, (n + 2) * sizeof(ngx_http_users_redis_cmd_t));
@@ -764,28 +794,16 @@ ngx_http_users_store_refs(ngx_pool_t *pool, ngx_str_t *ws,
     cmd++;
 
     for (i = 0; i < expansions->nelts; i++) {
-        id = x[i].ids.elts;
-        src = x[i].expand->sources->elts;
+        if (x[i].ids.nelts == 0) {
+            continue;
+        }
 
-        for (j = 0; j < x[i].ids.nelts; j++, cmd++) {
-            if (ngx_http_users_store_cmd(pool, cmd,
-                                         2 + x[i].expand->sources->nelts)
-                != NGX_OK
-                || ngx_http_users_store_key(pool, ws,
-                                            (char *) x[i].expand->key.data,
-                                            &id[j], &cmd->argv[1],
-                                            &cmd->argvlen[1])
-                   != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            ngx_http_users_store_word(cmd, 0, "HMGET");
-
-            for (k = 0; k < x[i].expand->sources->nelts; k++) {
-                cmd->argv[2 + k] = (char *) src[k].data;
-                cmd->argvlen[2 + k] = src[k].len;
-            }
+        if (ngx_http_users_store_fetch(pool, ws, &x[i].expand->key,
+                                       x[i].expand->sources, x[i].ids.elts,
+                                       x[i].ids.nelts, cmd++)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
         }
     }
 
@@ -793,14 +811,20 @@ ngx_http_users_store_refs(ngx_pool_t *pool, ngx_str_t *ws,
 }
 
 
-/* EXEC -> an HMGET array for each id; objects that do not exist are left out */
+/*
+ * EXEC -> a users_rows reply for each kind with ids; objects that do not
+ * exist, or whose key is not a hash, are left out
+ */
 
 ngx_int_t
-ngx_http_users_store_refs_reply(ngx_pool_t *pool, redisReply *reply,
+ngx_http_users_store_refs_reply(ngx_http_users_read_t *rd, redisReply *reply,
     ngx_array_t *expansions)
 {
-    size_t                       e;
-    ngx_uint_t                   i, j, k, nsrc;
+    size_t                       e, j;
+    ngx_int_t                    rc;
+    ngx_str_t                   *id;
+    ngx_uint_t                   i;
+    redisReply                  *rows;
     ngx_http_users_row_t        *row;
     ngx_http_users_expansion_t  *x;
 
@@ -812,31 +836,37 @@ ngx_http_users_store_refs_reply(ngx_pool_t *pool, redisReply *reply,
     e = 0;
 
     for (i = 0; i < expansions->nelts; i++) {
-        nsrc = x[i].expand->sources->nelts;
+        if (x[i].ids.nelts == 0) {
+            continue;
+        }
 
-        for (j = 0; j < x[i].ids.nelts; j++, e++) {
-            if (e >= reply->elements) {
-                return NGX_DECLINED;
-            }
+        if (e >= reply->elements) {
+            return NGX_DECLINED;
+        }
 
+        rows = reply->element[e++];
+        id = x[i].ids.elts;
+
+        if (rows->type != REDIS_REPLY_ARRAY
+            || rows->elements != x[i].ids.nelts)
+        {
+            return NGX_DECLINED;
+        }
+
+        for (j = 0; j < rows->elements; j++) {
             row = ngx_array_push(&x[i].rows);
             if (row == NULL) {
                 return NGX_ERROR;
             }
 
-            if (ngx_http_users_store_row(pool, reply->element[e], nsrc, row)
-                != NGX_OK)
-            {
-                return NGX_DECLINED;
+            rc = ngx_http_users_store_row(rd, &x[i].expand->key,
+                                          x[i].expand->sources,
+                                          rows->element[j], &id[j], row);
+            if (rc == NGX_DECLINED || rc == NGX_ERROR) {
+                return rc;
             }
 
-            for (k = 0; k < nsrc; k++) {
-                if (row->values[k].data != NULL) {
-                    break;
-                }
-            }
-
-            if (k == nsrc) {
+            if (rc != NGX_OK) {
                 x[i].rows.nelts--;
             }
         }
@@ -846,33 +876,21 @@ ngx_http_users_store_refs_reply(ngx_pool_t *pool, redisReply *reply,
 }
 
 
-/* HMGET users:{ws}:u:<id> <fields...> */
+/* FCALL_RO users_rows 1 users:{ws} u <n> <fields...> <id> */
 
 ngx_int_t
 ngx_http_users_store_user(ngx_pool_t *pool, ngx_str_t *ws, ngx_str_t *id,
     ngx_array_t *sources, ngx_http_users_batch_t *batch)
 {
-    ngx_str_t                   *src;
-    ngx_uint_t                   j;
     ngx_http_users_redis_cmd_t  *cmd;
 
     cmd = ngx_pcalloc(pool, sizeof(ngx_http_users_redis_cmd_t));
     if (cmd == NULL
-        || ngx_http_users_store_cmd(pool, cmd, 2 + sources->nelts) != NGX_OK
-        || ngx_http_users_store_key(pool, ws, "u", id, &cmd->argv[1],
-                                    &cmd->argvlen[1])
+        || ngx_http_users_store_fetch(pool, ws, &ngx_http_users_store_u,
+                                      sources, id, 1, cmd)
            != NGX_OK)
     {
         return NGX_ERROR;
-    }
-
-    ngx_http_users_store_word(cmd, 0, "HMGET");
-
-    src = sources->elts;
-
-    for (j = 0; j < sources->nelts; j++) {
-        cmd->argv[2 + j] = (char *) src[j].data;
-        cmd->argvlen[2 + j] = src[j].len;
     }
 
     batch->cmds = cmd;
@@ -883,40 +901,40 @@ ngx_http_users_store_user(ngx_pool_t *pool, ngx_str_t *ws, ngx_str_t *id,
 }
 
 
-/* NGX_OK: the row; NGX_ABORT: no such user; NGX_DECLINED: not HMGET's */
+/*
+ * NGX_OK: the row (a user whose key is not a hash has its id alone);
+ * NGX_ABORT: no such user; NGX_DECLINED: not users_rows's reply
+ */
 
 ngx_int_t
-ngx_http_users_store_user_reply(ngx_pool_t *pool, redisReply *reply,
-    ngx_uint_t nsources, ngx_http_users_row_t *row)
+ngx_http_users_store_user_reply(ngx_http_users_read_t *rd, redisReply *reply,
+    ngx_str_t *id, ngx_http_users_row_t *row)
 {
-    ngx_int_t   rc;
-    ngx_uint_t  j;
+    ngx_int_t  rc;
 
-    rc = ngx_http_users_store_row(pool, reply, nsources, row);
-    if (rc != NGX_OK) {
-        return rc;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1) {
+        return NGX_DECLINED;
     }
 
-    for (j = 0; j < nsources; j++) {
-        if (row->values[j].data != NULL) {
-            return NGX_OK;
-        }
-    }
+    rc = ngx_http_users_store_row(rd, &ngx_http_users_store_u, rd->sources,
+                                  reply->element[0], id, row);
 
-    return NGX_ABORT;
+    return rc == NGX_AGAIN ? NGX_OK : rc;
 }
 
 
 /*
- * EXEC -> one HMGET array a user. A user deleted between the two round
- * trips comes back all nil and is left out of the page.
+ * users_rows -> a row a user. A user deleted between the two round trips
+ * comes back all nil and is left out of the page.
  */
 
 ngx_int_t
-ngx_http_users_store_rows_reply(ngx_pool_t *pool, redisReply *reply,
-    ngx_uint_t nsources, ngx_http_users_result_t *res)
+ngx_http_users_store_rows_reply(ngx_http_users_read_t *rd, redisReply *reply,
+    ngx_http_users_result_t *res)
 {
-    size_t                 i, j;
+    size_t                 i;
+    ngx_int_t              rc;
+    ngx_str_t             *id;
     ngx_http_users_row_t  *row;
 
     if (reply->type != REDIS_REPLY_ARRAY
@@ -925,12 +943,14 @@ ngx_http_users_store_rows_reply(ngx_pool_t *pool, redisReply *reply,
         return NGX_DECLINED;
     }
 
-    if (ngx_array_init(&res->rows, pool, ngx_max(reply->elements, 1),
+    if (ngx_array_init(&res->rows, rd->pool, ngx_max(reply->elements, 1),
                        sizeof(ngx_http_users_row_t))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
+
+    id = res->ids.elts;
 
     for (i = 0; i < reply->elements; i++) {
         row = ngx_array_push(&res->rows);
@@ -938,19 +958,14 @@ ngx_http_users_store_rows_reply(ngx_pool_t *pool, redisReply *reply,
             return NGX_ERROR;
         }
 
-        if (ngx_http_users_store_row(pool, reply->element[i], nsources, row)
-            != NGX_OK)
-        {
-            return NGX_DECLINED;
+        rc = ngx_http_users_store_row(rd, &ngx_http_users_store_u,
+                                      rd->sources, reply->element[i], &id[i],
+                                      row);
+        if (rc == NGX_DECLINED || rc == NGX_ERROR) {
+            return rc;
         }
 
-        for (j = 0; j < nsources; j++) {
-            if (row->values[j].data != NULL) {
-                break;
-            }
-        }
-
-        if (j == nsources) {
+        if (rc == NGX_ABORT) {
             res->rows.nelts--;
         }
     }
@@ -959,13 +974,14 @@ ngx_http_users_store_rows_reply(ngx_pool_t *pool, redisReply *reply,
 }
 
 
-/* users_query -> [total, examined, [values...] for each row] */
+/* users_query -> [total, examined, row...] (rows as users_rows sends) */
 
 ngx_int_t
-ngx_http_users_store_scan_reply(ngx_pool_t *pool, redisReply *reply,
-    ngx_uint_t nsources, ngx_http_users_result_t *res)
+ngx_http_users_store_scan_reply(ngx_http_users_read_t *rd, redisReply *reply,
+    ngx_http_users_result_t *res)
 {
     size_t                 i;
+    ngx_int_t              rc;
     ngx_http_users_row_t  *row;
 
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2
@@ -977,7 +993,8 @@ ngx_http_users_store_scan_reply(ngx_pool_t *pool, redisReply *reply,
 
     res->total = reply->element[0]->integer;
 
-    if (ngx_array_init(&res->rows, pool, ngx_max(reply->elements - 2, 1),
+    if (ngx_array_init(&res->rows, rd->pool,
+                       ngx_max(reply->elements - 2, 1),
                        sizeof(ngx_http_users_row_t))
         != NGX_OK)
     {
@@ -990,10 +1007,13 @@ ngx_http_users_store_scan_reply(ngx_pool_t *pool, redisReply *reply,
             return NGX_ERROR;
         }
 
-        if (ngx_http_users_store_row(pool, reply->element[i], nsources, row)
-            != NGX_OK)
-        {
-            return NGX_DECLINED;
+        /* a match whose fields are all absent is still a match */
+
+        rc = ngx_http_users_store_row(rd, &ngx_http_users_store_u,
+                                      rd->sources, reply->element[i], NULL,
+                                      row);
+        if (rc == NGX_DECLINED || rc == NGX_ERROR) {
+            return rc;
         }
     }
 
@@ -1001,37 +1021,227 @@ ngx_http_users_store_scan_reply(ngx_pool_t *pool, redisReply *reply,
 }
 
 
-/* an HMGET-shaped array into a row; NGX_DECLINED if it is not one */
+/*
+ * A row as users_rows and users_query send it (docs/SCHEMA.md, "Rows"):
+ * an array of the values of the sources, each a string, nil (absent) or
+ * an integer (the length of a value too large to send, read as absent);
+ * or a string: the id of an object whose key is not a hash, read with
+ * every value absent but a source "id", which holds that id. id is the
+ * object's id when the caller knows it.
+ *
+ * NGX_OK: a row; NGX_ABORT: every value nil, no such object; NGX_AGAIN:
+ * the key is not a hash; NGX_DECLINED: not a row.
+ */
 
 static ngx_int_t
-ngx_http_users_store_row(ngx_pool_t *pool, redisReply *vals,
-    ngx_uint_t nsources, ngx_http_users_row_t *row)
+ngx_http_users_store_row(ngx_http_users_read_t *rd, ngx_str_t *kind,
+    ngx_array_t *sources, redisReply *vals, ngx_str_t *id,
+    ngx_http_users_row_t *row)
 {
-    size_t  j;
+    size_t       j, n;
+    ngx_str_t   *src, name;
+    ngx_uint_t   present, large;
+    redisReply  *v;
 
-    if (vals->type != REDIS_REPLY_ARRAY || vals->elements != nsources) {
-        return NGX_DECLINED;
-    }
+    n = sources->nelts;
+    src = sources->elts;
 
-    row->values = ngx_pcalloc(pool, nsources * sizeof(ngx_str_t));
+    row->values = ngx_pcalloc(rd->pool, ngx_max(n, 1) * sizeof(ngx_str_t));
     if (row->values == NULL) {
         return NGX_ERROR;
     }
 
-    for (j = 0; j < nsources; j++) {
-        if (vals->element[j]->type == REDIS_REPLY_NIL) {
-            continue;
+    if (vals->type == REDIS_REPLY_STRING) {
+        if (ngx_http_users_store_copy(rd->pool, vals, &name) != NGX_OK) {
+            return NGX_ERROR;
         }
 
-        if (ngx_http_users_store_copy(pool, vals->element[j],
-                                      &row->values[j])
-            != NGX_OK)
-        {
+        for (j = 0; j < n; j++) {
+            if (src[j].len == 2 && ngx_strncmp(src[j].data, "id", 2) == 0) {
+                row->values[j] = name;
+            }
+        }
+
+        ngx_http_users_store_flaw(rd, kind, &name, NULL, 0);
+
+        return NGX_AGAIN;
+    }
+
+    if (vals->type != REDIS_REPLY_ARRAY || vals->elements != n) {
+        return NGX_DECLINED;
+    }
+
+    present = 0;
+    large = 0;
+
+    for (j = 0; j < n; j++) {
+        v = vals->element[j];
+
+        switch (v->type) {
+
+        case REDIS_REPLY_NIL:
+            continue;
+
+        case REDIS_REPLY_INTEGER:
+            present = 1;
+            large = 1;
+            continue;
+
+        case REDIS_REPLY_STRING:
+            present = 1;
+
+            if (ngx_http_users_store_copy(rd->pool, v, &row->values[j])
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+
+        default:
             return NGX_DECLINED;
         }
     }
 
-    return NGX_OK;
+    if (large) {
+        ngx_http_users_store_large(rd, kind, sources, vals, id, row);
+    }
+
+    return present ? NGX_OK : NGX_ABORT;
+}
+
+
+/* logs the values users_rows did not send, naming the key and field */
+
+static void
+ngx_http_users_store_large(ngx_http_users_read_t *rd, ngx_str_t *kind,
+    ngx_array_t *sources, redisReply *vals, ngx_str_t *id,
+    ngx_http_users_row_t *row)
+{
+    size_t      j;
+    ngx_str_t  *src, unknown;
+
+    src = sources->elts;
+
+    /* a row of users_query: its id, if it shows one */
+
+    for (j = 0; id == NULL && j < sources->nelts; j++) {
+        if (src[j].len == 2 && ngx_strncmp(src[j].data, "id", 2) == 0
+            && row->values[j].data != NULL)
+        {
+            id = &row->values[j];
+        }
+    }
+
+    if (id == NULL) {
+        ngx_str_set(&unknown, "?");
+        id = &unknown;
+    }
+
+    for (j = 0; j < sources->nelts; j++) {
+        if (vals->element[j]->type == REDIS_REPLY_INTEGER) {
+            ngx_http_users_store_flaw(rd, kind, id, &src[j],
+                                      vals->element[j]->integer);
+        }
+    }
+}
+
+
+/*
+ * Logs an object that cannot be shown as stored: its key is not a hash
+ * (field NULL), or the value of field is too large to send. Once per key
+ * (and field) and worker, as long as the line is among the last
+ * NGX_HTTP_USERS_FLAWS remembered: a page that shows it on every request
+ * does not log on every request.
+ */
+
+static void
+ngx_http_users_store_flaw(ngx_http_users_read_t *rd, ngx_str_t *kind,
+    ngx_str_t *id, ngx_str_t *field, long long size)
+{
+    u_char      buf[NGX_HTTP_USERS_SHOW * 4];
+    uint32_t    h;
+    ngx_str_t   shown;
+    ngx_uint_t  slot;
+
+    static uint32_t  logged[NGX_HTTP_USERS_FLAWS];
+
+    h = 2166136261u;            /* FNV-1a over "ws:kind:id:field" */
+
+    h = ngx_http_users_store_fnv(h, rd->ws);
+    h = ngx_http_users_store_fnv(h, kind);
+    h = ngx_http_users_store_fnv(h, id);
+
+    if (field) {
+        h = ngx_http_users_store_fnv(h, field);
+    }
+
+    h |= 1;                     /* 0 is an empty slot */
+    slot = h % NGX_HTTP_USERS_FLAWS;
+
+    if (logged[slot] == h) {
+        return;
+    }
+
+    logged[slot] = h;
+
+    ngx_http_users_store_show(&shown, buf, id);
+
+    if (field == NULL) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "users: users:{%V}:%V:%V is not a hash, read as absent",
+                      rd->ws, kind, &shown);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                  "users: field \"%V\" of users:{%V}:%V:%V is %O bytes, "
+                  "too large to send, read as absent",
+                  field, rd->ws, kind, &shown, (off_t) size);
+}
+
+
+static uint32_t
+ngx_http_users_store_fnv(uint32_t h, ngx_str_t *s)
+{
+    size_t  i;
+
+    for (i = 0; i < s->len; i++) {
+        h = (h ^ s->data[i]) * 16777619u;
+    }
+
+    return (h ^ ':') * 16777619u;
+}
+
+
+/* an id as printable ASCII (\xHH otherwise), at most 64 bytes of it */
+
+static void
+ngx_http_users_store_show(ngx_str_t *shown, u_char *buf, ngx_str_t *id)
+{
+    u_char   c, *d;
+    size_t   i;
+
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    d = buf;
+
+    for (i = 0; i < ngx_min(id->len, NGX_HTTP_USERS_SHOW); i++) {
+        c = id->data[i];
+
+        if (c > 0x20 && c < 0x7f && c != '\\' && c != '"') {
+            *d++ = c;
+            continue;
+        }
+
+        *d++ = '\\';
+        *d++ = 'x';
+        *d++ = hex[c >> 4];
+        *d++ = hex[c & 0xf];
+    }
+
+    shown->data = buf;
+    shown->len = d - buf;
 }
 
 

@@ -18,8 +18,8 @@ no_long_string();
 # assertion tells orders and filters apart:
 #
 #   - three Adams (1, 8, 14) and three Brown/brown (2, 10, 12): ties on
-#     last_name break by id, and by its bytes (docs/SCHEMA.md: "Ties are
-#     broken by the id (byte order)"), so 10 comes before 2;
+#     last_name break by id, numerically as the schema's id:int says
+#     (docs/SCHEMA.md, "Sort indexes"), so 2 comes before 10;
 #   - mixed case (bob, brown, adam): the order is case-insensitive;
 #   - non-ASCII (Évora, Émile, Müller): UTF-8 bytes sort after ASCII;
 #   - Ivy (11) has no last_name: "" and first in ascending order;
@@ -86,6 +86,39 @@ up(14, email => 'zed@example.com', first_name => 'Zed', last_name => 'Adams',
 up(15, email => 'nora@example.com', first_name => 'Nora',
    last_name => 'Nobody', type => 'user');
 
+# Workspaces t030t and t030u (TEST 18 on): ids 7, 42, 100, 10023 and 5
+# all named "Same F" in t030t (3 "Alpha F" before them, 9 "Zulu F"
+# after), each named differently in t030u.
+for my $w ('t030t', 't030u') {
+    redis_cmd('FCALL', 'users_schema', 1, "users:{$w}",
+              'last_name:str,first_name:str,status:str,id:int',
+              'status,type', 'groups:group');
+    for my $id (3, 5, 7, 9, 42, 100, 10023) {
+        my $last = $w eq 't030u' ? "Name$id"
+                 : $id == 3 ? 'Alpha' : $id == 9 ? 'Zulu' : 'Same';
+        redis_cmd('FCALL', 'users_upsert', 1, "users:{$w}", $id, id => $id,
+                  email => "u$id\@x", first_name => 'F', last_name => $last,
+                  status => 'active', type => 'user', groups => 1);
+    }
+}
+
+# a page of t030t ($w 't') or t030u ('u'), as page() below
+sub ::tie030 {
+    my ($w, $count, $next, $prev, @ids) = @_;
+    my $url = sub {
+        defined $_[0] ? qq{"http://localhost/accounts/users?$_[0]"} : 'null'
+    };
+    my $last = sub {
+        my $id = shift;
+        return $w eq 'u' ? "Name$id"
+             : $id == 3 ? 'Alpha' : $id == 9 ? 'Zulu' : 'Same';
+    };
+    return '{' . qq{"count":$count,"next":} . $url->($next) . ',"previous":'
+         . $url->($prev) . ',"results":['
+         . join(',', map { u($_, "u$_\@x", 'F', $last->($_), undef, undef,
+                             'active', 0, 0, 0) } @ids) . ']}';
+}
+
 our $HttpConfig = qq{
     users_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} timeout=2s;
 };
@@ -111,7 +144,8 @@ for my $id (1, 2) {
               groups => '3');
 }
 
-our %Tok = (t030 => 'uk_t030-ann', t030b => 'uk_t030b-bea');
+our %Tok = (t030 => 'uk_t030-ann', t030b => 'uk_t030b-bea',
+            t030t => 'uk_t030t-f', t030u => 'uk_t030u-f');
 
 for my $ws (sort keys %Tok) {
     redis_cmd('HSET', 'users:token:' . sha256_hex($Tok{$ws}),
@@ -216,7 +250,7 @@ __DATA__
 
 === TEST 1: the default: active users by last_name, ties by id, every field typed
 The nine active users; Ivy's null last_name first; the case-insensitive
-Brown/brown tie broken by id bytes ("10" < "2"); Évora (inactive), Nora
+Brown/brown tie broken by id, numerically (2 < 10); Évora (inactive), Nora
 (no status) and the invited users are left out.
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
@@ -226,7 +260,7 @@ GET /accounts/users
 --- response_headers
 Content-Type: application/json
 --- response_body eval
-::page(9, undef, undef, 11, 1, 14, 10, 2, 9, 7, 13, 6)
+::page(9, undef, undef, 11, 1, 14, 2, 10, 9, 7, 13, 6)
 --- no_error_log
 [error]
 
@@ -246,13 +280,13 @@ Content-Type: application/json
 --- error_code eval
 [200, 200, 200, 200, 200, 200, 200]
 --- response_body eval
-[::page(9, undef, undef, 11, 1, 14, 10, 2, 9, 7, 13, 6),
- ::page(9, undef, undef, 6, 13, 7, 9, 2, 10, 14, 1, 11),
+[::page(9, undef, undef, 11, 1, 14, 2, 10, 9, 7, 13, 6),
+ ::page(9, undef, undef, 6, 13, 7, 9, 10, 2, 14, 1, 11),
  ::page(9, undef, undef, 13, 1, 2, 10, 7, 9, 11, 14, 6),
  ::page(9, undef, undef, 6, 14, 11, 9, 7, 10, 2, 1, 13),
- ::page(13, undef, undef, 1, 10, 11, 13, 14, 2, 6, 7, 9, 12, 5, 4, 8),
- ::page(13, undef, undef, 8, 4, 5, 12, 9, 7, 6, 2, 14, 13, 11, 10, 1),
- ::page(13, undef, undef, 5, 6, 13, 7, 9, 4, 2, 12, 10, 8, 14, 1, 11)]
+ ::page(13, undef, undef, 1, 2, 6, 7, 9, 10, 11, 13, 14, 5, 12, 4, 8),
+ ::page(13, undef, undef, 8, 4, 12, 5, 14, 13, 11, 10, 9, 7, 6, 2, 1),
+ ::page(13, undef, undef, 5, 6, 13, 7, 9, 4, 12, 10, 2, 14, 8, 1, 11)]
 --- no_error_log
 [error]
 
@@ -269,7 +303,7 @@ Content-Type: application/json
 --- error_code eval
 [200, 200, 200, 200]
 --- response_body eval
-[::page(13, undef, undef, 6, 13, 7, 9, 2, 10, 14, 1, 11, 5, 12, 4, 8),
+[::page(13, undef, undef, 6, 13, 7, 9, 10, 2, 14, 1, 11, 5, 12, 4, 8),
  ::page(13, undef, undef, 11, 1, 8, 14, 2, 10, 12, 4, 9, 7, 13, 6, 5),
  ::page(13, undef, undef, 5, 6, 13, 7, 9, 4, 2, 10, 12, 1, 8, 14, 11),
  ::page(13, undef, undef, 13, 1, 2, 10, 4, 5, 7, 8, 9, 11, 12, 14, 6)]
@@ -324,8 +358,8 @@ inactive are the deleted users; invited have an invite object.
 [::page(2, undef, undef, 12, 5),
  ::page(2, undef, undef, 8, 4),
  ::page(4, undef, undef, 8, 12, 4, 5),
- ::page(9, undef, undef, 11, 1, 14, 10, 2, 9, 7, 13, 6),
- ::page(9, undef, undef, 11, 1, 14, 10, 2, 9, 7, 13, 6)]
+ ::page(9, undef, undef, 11, 1, 14, 2, 10, 9, 7, 13, 6),
+ ::page(9, undef, undef, 11, 1, 14, 2, 10, 9, 7, 13, 6)]
 --- no_error_log
 [error]
 
@@ -369,8 +403,8 @@ inactive are the deleted users; invited have an invite object.
 --- response_body eval
 [::page(2, undef, undef, 2, 6),
  ::page(7, undef, undef, 11, 1, 14, 10, 9, 7, 13),
- ::page(9, undef, undef, 11, 1, 14, 10, 2, 9, 7, 13, 6),
- ::page(4, undef, undef, 8, 12, 2, 6),
+ ::page(9, undef, undef, 11, 1, 14, 2, 10, 9, 7, 13, 6),
+ ::page(4, undef, undef, 8, 2, 12, 6),
  ::page(2, undef, undef, 5, 4)]
 --- no_error_log
 [error]
@@ -455,12 +489,12 @@ previous step that reaches offset 0 drops the offset.
 --- error_code eval
 [200, 200, 200, 200, 200, 200, 200]
 --- response_body eval
-[::page(9, 'limit=4&offset=4', undef, 11, 1, 14, 10),
- ::page(9, 'limit=4&offset=8', 'limit=4', 2, 9, 7, 13),
+[::page(9, 'limit=4&offset=4', undef, 11, 1, 14, 2),
+ ::page(9, 'limit=4&offset=8', 'limit=4', 10, 9, 7, 13),
  ::page(9, undef, 'limit=4&offset=4', 6),
  ::page(9, 'offset=7&limit=4&ordering=-first_name',
         'limit=4&ordering=-first_name', 9, 7, 10, 2),
- ::page(9, undef, undef, 11, 1, 14, 10, 2, 9, 7, 13, 6),
+ ::page(9, undef, undef, 11, 1, 14, 2, 10, 9, 7, 13, 6),
  ::page(9, undef, 'offset=80'),
  ::page(9, undef, 'limit=100', 6)]
 --- no_error_log
@@ -594,3 +628,131 @@ user has a type) makes the same query a users_query scan.
  ::page(2, undef, undef, 4, 8)]
 --- no_error_log
 [error]
+
+
+
+
+=== TEST 18: groups are integers (seed 000: identified by id): anything else is a 400
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /accounts/users?groups=abc", "GET /accounts/users?groups=1;2",
+ "GET /accounts/users?groups=3,x", "GET /accounts/users?groups=1.5",
+ "GET /accounts/users?groups=%2B3", "GET /accounts/users?groups=3%20",
+ "GET /accounts/users?groups=99999999999999999999",
+ "GET /accounts/users?groups=%7B3%7D"]
+--- error_code eval
+[400, 400, 400, 400, 400, 400, 400, 400]
+--- response_body eval
+[map { ::bad('groups', "invalid integer \\\"$_\\\"") }
+     'abc', '1;2', 'x', '1.5', '+3', '3 ', '99999999999999999999', '{3}']
+--- no_error_log
+[error]
+
+
+
+=== TEST 19: integer group ids as written: leading zeros, signs, 19 digits
+007 is group 7 (active members 11 and 14); 0003,07 are 3 and 7; -3 and a
+19-digit id are integers that no group has. Links keep what was sent.
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /accounts/users?groups=007", "GET /accounts/users?groups=0003,07",
+ "GET /accounts/users?groups=-3", "GET /accounts/users?groups=9999999999999999999",
+ "GET /accounts/users?groups=007&limit=1"]
+--- error_code eval
+[200, 200, 200, 200, 200]
+--- response_body eval
+[::page(2, undef, undef, 11, 14),
+ ::page(5, undef, undef, 11, 1, 14, 2, 7),
+ ::page(0, undef, undef),
+ ::page(0, undef, undef),
+ ::page(2, 'groups=007&limit=1&offset=1', undef, 11)]
+--- no_error_log
+[error]
+
+
+
+=== TEST 20: offsets at the maximum, indexed and scanned: the total, no rows
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /accounts/users?offset=1000000000",
+ "GET /accounts/users?offset=1000000000&groups=3",
+ "GET /accounts/users?offset=1000000000&limit=100&type=user,guest"]
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+[::page(9, undef, 'offset=999999980'),
+ ::page(3, undef, 'offset=999999980&groups=3'),
+ ::page(9, undef, 'offset=999999900&limit=100&type=user,guest')]
+--- no_error_log
+[error]
+
+
+
+=== TEST 21: ids are integers (id:int): ties break numerically, both ways, across pages
+Five users named "Same F": 5, 7, 42, 100, 10023 (by bytes it was 100,
+10023, 42, 5, 7). Index (one key), restricted index, and users_query
+(two keys; a filter on type) agree. t030u, the same ids named otherwise,
+orders by name.
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- more_headers eval: "Authorization: Bearer $::Tok{t030t}"
+--- request eval
+["GET /accounts/users",
+ "GET /accounts/users?ordering=-last_name",
+ "GET /accounts/users?ordering=last_name,first_name&type=user,guest",
+ "GET /accounts/users?ordering=-last_name,-first_name&type=user,guest",
+ "GET /accounts/users?limit=2",
+ "GET /accounts/users?limit=2&offset=2",
+ "GET /accounts/users?limit=2&offset=4",
+ "GET /accounts/users?limit=2&offset=6",
+ "GET /accounts/users?ordering=-last_name&limit=3&offset=1",
+ "GET /accounts/users?ordering=first_name,-last_name&groups=1&limit=3&offset=3"]
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 200, 200, 200, 200]
+--- response_body eval
+[::tie030('t', 7, undef, undef, 3, 5, 7, 42, 100, 10023, 9),
+ ::tie030('t', 7, undef, undef, 9, 10023, 100, 42, 7, 5, 3),
+ ::tie030('t', 7, undef, undef, 3, 5, 7, 42, 100, 10023, 9),
+ ::tie030('t', 7, undef, undef, 9, 10023, 100, 42, 7, 5, 3),
+ ::tie030('t', 7, 'limit=2&offset=2', undef, 3, 5),
+ ::tie030('t', 7, 'limit=2&offset=4', 'limit=2', 7, 42),
+ ::tie030('t', 7, 'limit=2&offset=6', 'limit=2&offset=2', 100, 10023),
+ ::tie030('t', 7, undef, 'limit=2&offset=4', 9),
+ ::tie030('t', 7, 'ordering=-last_name&limit=3&offset=4',
+          'ordering=-last_name&limit=3', 10023, 100, 42),
+ ::tie030('t', 7, 'ordering=first_name,-last_name&groups=1&limit=3&offset=6',
+          'ordering=first_name,-last_name&groups=1&limit=3', 42, 7, 5)]
+--- no_error_log
+[error]
+
+
+
+=== TEST 22: the other workspace, the same ids: its own names decide
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- more_headers eval: "Authorization: Bearer $::Tok{t030u}"
+--- request eval
+["GET /accounts/users", "GET /accounts/users?ordering=-last_name&limit=3"]
+--- response_body eval
+[::tie030('u', 7, undef, undef, 100, 10023, 3, 42, 5, 7, 9),
+ ::tie030('u', 7, 'ordering=-last_name&limit=3&offset=3', undef, 9, 7, 5)]
+--- no_error_log
+[error]
+
+
+
+=== TEST 23: kind= of a member filter is the type of its ids: str or int
+--- http_config eval: $::HttpConfig
+--- config
+    location = /g {
+        users_list;
+        users_workspace t030;
+        users_field id int;
+        users_filter groups member field=group kind=time;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"users_filter" directive takes "kind=str" or "kind=int" with "member" in .*nginx\.conf:\d+/

@@ -788,3 +788,31 @@ same query a users_query scan.
  ::plain(qw(eli amy))]
 --- no_error_log
 [error]
+
+
+
+=== TEST 25: pages far past the end: 200 [] with the total, indexed or scanned
+page * page_size reaches 16 digits (once a 502 from users_query, whose
+counts were at most 15 digits), or 2^53 - 1 and past.
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /users?page=100000000000000",
+ "GET /users?search=x&page=100000000000000",
+ "GET /users?search=x&page=100000000000000&page_size=100",
+ "GET /users?search=x&page=9007199254740991&page_size=100",
+ "GET /users?status=active&page=9007199254740991&page_size=100",
+ "GET /users?search=zebra&created_at_from=2000-01-01T00:00:00Z&page=99999999999999"]
+--- error_code eval
+[200, 200, 200, 200, 200, 200]
+--- response_headers eval
+["X-Total-Count: 12\nLink: <http://localhost/users?page=99999999999999>; rel=\"prev\"",
+ "X-Total-Count: 12\nLink: <http://localhost/users?search=x&page=99999999999999>; rel=\"prev\"",
+ "X-Total-Count: 12\nLink: <http://localhost/users?search=x&page=99999999999999&page_size=100>; rel=\"prev\"",
+ "X-Total-Count: 12\nLink: <http://localhost/users?search=x&page=9007199254740990&page_size=100>; rel=\"prev\"",
+ "X-Total-Count: 6\nLink: <http://localhost/users?status=active&page=9007199254740990&page_size=100>; rel=\"prev\"",
+ "X-Total-Count: 1\nLink: <http://localhost/users?search=zebra&created_at_from=2000-01-01T00:00:00Z&page=99999999999998>; rel=\"prev\""]
+--- response_body eval
+['[]', '[]', '[]', '[]', '[]', '[]']
+--- no_error_log
+[error]

@@ -692,3 +692,42 @@ GET /users?role=AD%4
 --- error_code: 400
 --- response_body eval
 ::bad032('role', 'has malformed percent-encoding')
+
+
+
+=== TEST 48: pages far past the end: 200, no results, the total; indexed or scanned
+page * pageSize past 15 digits reached users_query's limit (a 502); the
+page stays as asked, prev is the page before.
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /users?page=9007199254740991",
+ "GET /users?ids=u01&ids=u02&page=9007199254740991",
+ "GET /users?ids=u01&page=300000000000000",
+ "GET /users?ids=u01&status=ACTIVE&page=33333333333334&pageSize=30"]
+--- error_code eval
+[200, 200, 200, 200]
+--- response_body eval
+[::page032(9007199254740991, 'null', 9007199254740990, 30, 12),
+ ::page032(9007199254740991, 'null', 9007199254740990, 30, 2),
+ ::page032(300000000000000, 'null', 299999999999999, 30, 1),
+ ::page032(33333333333334, 'null', 33333333333333, 30, 1)]
+--- no_error_log
+[error]
+
+
+
+=== TEST 49: ids are strings (Array<string>): any value is an id to look up
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /users?ids=not-an-id&ids=12", "GET /users?ids[]=u05&ids=007",
+ "GET /users?ids=U05"]
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+[::page032(1, 'null', 'null', 30, 0),
+ ::page032(1, 'null', 'null', 30, 1, 'u05'),
+ ::page032(1, 'null', 'null', 30, 0)]
+--- no_error_log
+[error]

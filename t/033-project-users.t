@@ -70,6 +70,39 @@ redis_cmd('HSET', 'users:{t033}:role:1', 'id', 1, 'name', 'Admin');
 redis_cmd('HSET', 'users:{t033}:role:2', 'id', 2, 'name', 'Member');
 redis_cmd('HSET', 'users:{t033}:role:3', 'id', 3, 'name', 'Guest');
 
+# t033c (TEST 44 on): users 1..3 in groups 5 and 6 and project 1; group
+# 6's key and user 3's hold strings (writer bugs); group 5 is "Fives"
+redis_cmd('FCALL', 'users_schema', 1, 'users:{t033c}', 'name:str,id:int',
+          '', 'groups:group,projects:project');
+redis_cmd('DEL', map { "users:{t033c}:$_" } 'u:3', 'group:5', 'group:6');
+for my $i (1 .. 3) {
+    redis_cmd('FCALL', 'users_upsert', 1, 'users:{t033c}', $i, name => "B$i",
+              email => "b$i\@x", type => 1, groups => '5,6', projects => 1,
+              created_at => '2023-01-01T00:00:00Z');
+}
+redis_cmd('DEL', 'users:{t033c}:u:3');
+redis_cmd('SET', 'users:{t033c}:u:3', 'notahash');
+redis_cmd('HSET', 'users:{t033c}:group:5', 'id', 5, 'name', 'Fives');
+redis_cmd('SET', 'users:{t033c}:group:6', 'notahash');
+
+# a user of t033c as shown (3: its id alone), and /api/v1/users's page
+sub ::c033user {
+    my $i = shift;
+    my ($name, $email, $type, $groups, $at) = $i == 3
+        ? ('""', '""', 0, '', 'null')
+        : (qq{"B$i"}, qq{"b$i\@x"}, 1, '5,6', '"2023-01-01T00:00:00Z"');
+    return qq({"id":$i,"name":$name,"email":$email,"type":$type,)
+         . '"timezone":null,"date_format":null,"time_format":null,'
+         . qq("role_id":null,"groups":[$groups],"created_at":$at,)
+         . '"created_by":null,"updated_at":null,"updated_by":null}';
+}
+
+sub ::c033 {
+    return '{"page":1,"prev_page":null,"next_page":null,"last_page":1,'
+         . '"per_page":100,"total":' . scalar(@_) . ',"result":['
+         . join(',', map { ::c033user($_) } @_) . '],"expands":{}}';
+}
+
 our $HttpConfig = qq{
     users_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} timeout=2s;
 };
@@ -94,11 +127,12 @@ for my $i (1, 3) {
 redis_cmd('HSET', 'users:{t033b}:group:2', 'id', 2, 'name', 'Bravo twos');
 
 our %Tok = (admin => 'uk_t033-admin-3', user => 'uk_t033-user-5',
-            bravo => 'uk_t033b-admin-3');
+            bravo => 'uk_t033b-admin-3', charlie => 'uk_t033c-admin-1');
 
 for my $t (['admin', 3, 't033', 'admin', ''],
            ['user', 5, 't033', 'member', 'read,view_all'],
-           ['bravo', 3, 't033b', 'user', 'admin'])
+           ['bravo', 3, 't033b', 'user', 'admin'],
+           ['charlie', 1, 't033c', 'admin', ''])
 {
     my ($name, $user, $ws, $role, $perms) = @$t;
     redis_cmd('HSET', 'users:token:' . sha256_hex($Tok{$name}),
@@ -435,7 +469,7 @@ GET /api/v1/users/2
 --- response_headers
 Content-Type: application/json
 --- response_body eval
-::u033(2)
+::u033(2) =~ s/\}\z/,"expands":{}}/r
 --- no_error_log
 [error]
 
@@ -447,7 +481,7 @@ Content-Type: application/json
 --- request
 GET /api/v1/users/10
 --- response_body eval
-::u033(10)
+::u033(10) =~ s/\}\z/,"expands":{}}/r
 
 
 
@@ -457,7 +491,7 @@ GET /api/v1/users/10
 --- request
 GET /api/v1/users/4
 --- response_body eval
-::u033(4)
+::u033(4) =~ s/\}\z/,"expands":{}}/r
 
 
 
@@ -467,7 +501,7 @@ GET /api/v1/users/4
 --- request
 GET /api/v1/users/12
 --- response_body eval
-::u033(12)
+::u033(12) =~ s/\}\z/,"expands":{}}/r
 
 
 
@@ -477,7 +511,7 @@ GET /api/v1/users/12
 --- request
 GET /api/v1/users/7
 --- response_body eval
-::u033(7)
+::u033(7) =~ s/\}\z/,"expands":{}}/r
 
 
 
@@ -487,7 +521,7 @@ GET /api/v1/users/7
 --- request
 GET /api/v1/users/15
 --- response_body eval
-::u033(15)
+::u033(15) =~ s/\}\z/,"expands":{}}/r
 
 
 
@@ -649,3 +683,86 @@ $u
 [::bad033('expands', 'unknown expand \"teams\"'),
  ::bad033('expands', 'must not be repeated'),
  ::bad033('expands', 'unknown expand \"teams\"')]
+
+
+
+
+=== TEST 44: pages far past the end: 200 with the total, listed or scoped
+page * per_page past 15 digits; past 2^53 - 1 rows every page is empty.
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /api/v1/users?page=9007199254740991",
+ "GET /api/v1/users?page=100000000000000&per_page=100",
+ "GET /api/v1/projects/1/users?page=9007199254740991&per_page=15",
+ "GET /api/v1/projects/5/users?page=100000000000000&per_page=100"]
+--- error_code eval
+[200, 200, 200, 200]
+--- response_body eval
+[::users033(9007199254740991, 9007199254740990, 'null', 1, 100, 20),
+ ::users033(100000000000000, 99999999999999, 'null', 1, 100, 20),
+ ::page033(9007199254740991, 9007199254740990, 'null', 2, 15, 16),
+ ::page033(100000000000000, 99999999999999, 'null', 1, 100, 4)]
+--- no_error_log
+[error]
+
+
+
+=== TEST 45: a user whose key is not a hash has its id alone; a group's is left out
+t033c: user 3's key and group 6's hold strings. The list keeps user 3
+(the total counts it), the expands leave group 6 out as if it did not
+exist; neither fails the page. t033 is untouched.
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- more_headers eval: "Authorization: Bearer $::Tok{charlie}"
+--- request eval
+["GET /api/v1/users?expands=groups",
+ "GET /api/v1/users/3",
+ "GET /api/v1/users/2?expands=groups",
+ "GET /api/v1/projects/1/users"]
+--- error_code eval
+[200, 200, 200, 200]
+--- response_body eval
+[::c033(1 .. 3) =~ s/\{\}\}\z/{"groups":[{"id":5,"name":"Fives"}]}}/r,
+ ::c033user(3) =~ s/\}\z/,"expands":{}}/r,
+ ::c033user(2) =~ s/\}\z/,"expands":{"groups":[{"id":5,"name":"Fives"}]}}/r,
+ ::c033(1 .. 3) =~ s/,"expands":\{\}\}\z/}/r]
+--- no_error_log
+[crit]
+[alert]
+unexpected reply
+
+
+
+=== TEST 46: GET /api/v1/users/{id} always has "expands", {} when none are asked
+As the document's example shows, and as the list has it; in both
+workspaces, with an empty expands= too.
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /api/v1/users/3", "GET /api/v1/users/3?expands=",
+ "GET /api/v1/users/3?expands=roles", "GET /api/v1/users/3?per_page=15"]
+--- response_body eval
+[::u033(3) =~ s/\}\z/,"expands":{}}/r,
+ ::u033(3) =~ s/\}\z/,"expands":{}}/r,
+ ::u033(3) =~ s/\}\z/,"expands":{"roles":[{"id":1,"name":"Admin"}]}}/r,
+ ::u033(3) =~ s/\}\z/,"expands":{}}/r]
+--- no_error_log
+[error]
+
+
+
+=== TEST 47: a project id that is not an existing project's (abc, 01, 1.0): 404
+Path ids name a project or nothing: the same answer as for an unknown
+project, in either workspace.
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /api/v1/projects/abc/users", "GET /api/v1/projects/01/users",
+ "GET /api/v1/projects/1.0/users", "GET /api/v1/projects/-1/users"]
+--- error_code eval
+[404, 404, 404, 404]
+--- response_body eval
+[('{"error":"not_found","message":"no such project"}') x 4]
+--- no_error_log
+[error]

@@ -867,3 +867,20 @@ Content-Type: application/json
 --- error_code: 400
 --- response_body eval
 ::bad034('filter', 'invalid date-time "2020-09-21T14:19:09...." at character 14 (use YYYY-MM-DD or YYYY-MM-DDThh:mm:ss[.fff][Z|+hh:mm])')
+
+
+
+=== TEST 65: the largest offset, indexed and through an OData scan: the total, no items
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /identity/v1/users?offset=1000000000",
+ ::get034("userStatus ne 'x'", '&offset=1000000000&limit=600'),
+ ::get034("id eq '7'", '&offset=1000000000')]
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+[::items034(1000000000, 10), ::items034(1000000000, 10),
+ ::items034(1000000000, 0)]
+--- no_error_log
+[error]

@@ -113,7 +113,7 @@ our @Main = (
     ['/accounts/users?groups=3', 200],
     ['/accounts/users?type=user,guest&ordering=-last_name', 200],
     ['/accounts/users?workspace=t041b&ws=t041b&users_workspace=t041b', 200],
-    ['/accounts/users?groups=%7Bt041b%7D', 200],
+    ['/accounts/users?groups=%7Bt041b%7D', 400],   # not an integer
     ['/api/v1/users', 200],
     ['/api/v1/users?per_page=100&page=1', 200],
     ['/api/v1/users/1', 200],

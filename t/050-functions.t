@@ -162,7 +162,8 @@ is_deeply(zr('first_name:type=user'), ["\0u1", "zed\0u4"],
           'ix:first_name:type=user');
 is_deeply(sm('m:project:p1'), ['u4'], 'm:project:p1');
 is_deeply(hash("$B:meta"), { sort => 'first_name:str', enum => 'type',
-                             member => 'projects:project', ver => 7 },
+                             member => 'projects:project', format => 2,
+                             ver => 7 },
           'meta holds the spec');
 consistent('after the rebuild');
 
@@ -399,6 +400,124 @@ for my $bad ('2030-02-30', '2030-01-01T24:00:00Z', '2030-01-01T00:00',
 is_deeply(cmd($r, 'FCALL_RO', 'users_time', 1, $B),
           { err => 'ERR users: expected one timestamp, got 0 arguments' },
           'users_time takes one argument');
+
+# --- id:int: ties break numerically (member format 2) ---------------------------
+
+{
+    my $I = 'users:{t050tie}';
+    ws_clean($r, 't050tie');
+    cmd($r, 'FCALL', 'users_schema', 1, $I, 'name:str,id:int', 'type', '');
+    upsert($r, 't050tie', $_, name => 'Same', type => 'user')
+        for qw(10023 7 100 42);
+    upsert($r, 't050tie', 5, name => 'other', type => 'user');
+    is_deeply(cmd($r, 'ZRANGE', "$I:ix:name", 0, -1),
+              [ "other\0" . i19(1, 5) . "\0005",
+                map { "same\0" . i19(1, $_) . "\0$_" } 7, 42, 100, 10023 ],
+              'id:int: "<key> NUL <id int key> NUL <id>", ties numeric');
+    is_deeply(cmd($r, 'ZRANGE', "$I:ix:name:type=user", 0, -1),
+              cmd($r, 'ZRANGE', "$I:ix:name", 0, -1),
+              'id:int: restricted copies alike');
+    is_deeply(cmd($r, 'ZRANGE', "$I:ix:id", 0, 1),
+              [ i19(1, 5) . "\0005", i19(1, 7) . "\0007" ],
+              'id:int: ix:id keeps "<id int key> NUL <id>"');
+    is(cmd($r, 'HGET', "$I:meta", 'format'), 2, 'users_schema: format 2');
+    is_deeply(cmd($r, 'FCALL_RO', 'users_check', 1, $I), [], 'tie: check');
+
+    # a workspace whose indexes predate the format: byte ties until rebuilt
+    cmd($r, 'HDEL', "$I:meta", 'format');
+    cmd($r, 'DEL', (map { "$I:ix:$_" } 'id', 'name', 'id:type=user',
+                    'name:type=user'), map { "$I:u:$_" } 5, 7, 42, 100, 10023);
+    upsert($r, 't050tie', $_, name => 'Same', type => 'user')
+        for qw(10023 7 100 42);
+    upsert($r, 't050tie', 5, name => 'other', type => 'user');
+    is_deeply(cmd($r, 'ZRANGE', "$I:ix:name", 0, -1),
+              [ "other\0005", map { "same\0$_" } qw(100 10023 42 7) ],
+              'format 1 (no format in meta): "<key> NUL <id>", byte ties');
+    is_deeply(cmd($r, 'FCALL_RO', 'users_check', 1, $I), [],
+              'format 1: consistent');
+    is(cmd($r, 'FCALL', 'users_schema', 1, $I, 'name:str,id:int', 'type', ''),
+       5, 'users_schema again: the rebuild migrates');
+    is_deeply(cmd($r, 'ZRANGE', "$I:ix:name:type=user", 1, -1),
+              [ map { "same\0" . i19(1, $_) . "\0$_" } 7, 42, 100, 10023 ],
+              'migrated: ties numeric');
+    is_deeply(cmd($r, 'FCALL_RO', 'users_check', 1, $I), [],
+              'migrated: check');
+
+    # id:str workspaces keep "<key> NUL <id>"; str keys are cut at 256 bytes
+    ws_clean($r, 't050tie');
+    cmd($r, 'FCALL', 'users_schema', 1, $I, 'name:str', '', '');
+    upsert($r, 't050tie', 'b', name => 'X' x 300);
+    upsert($r, 't050tie', 'a', name => ('x' x 256) . 'zzz');
+    is_deeply(cmd($r, 'ZRANGE', "$I:ix:name", 0, -1),
+              [ ('x' x 256) . "\0a", ('x' x 256) . "\0b" ],
+              'id:str: "<key> NUL <id>"; a str key holds 256 bytes');
+    is_deeply(cmd($r, 'FCALL_RO', 'users_check', 1, $I), [], 'cut: check');
+    ws_clean($r, 't050tie');
+}
+
+# --- users_rows: rows by id, size caps, keys that are not hashes -----------------
+
+{
+    my $W = 'users:{t050rows}';
+    ws_clean($r, $_) for 't050rows', 't050rows2';
+    cmd($r, 'FCALL', 'users_schema', 1, $W, '', '', '');
+    upsert($r, 't050rows', 1, name => 'Ann', bio => 'b' x 16384);
+    upsert($r, 't050rows', 2, name => 'Bob', bio => 'b' x 16385,
+           note => 'n');
+    upsert($r, 't050rows', 3, name => 'Cid', a => 'a' x 16000,
+           b => 'b' x 16000, c => 'c' x 16000, d => 'd' x 16000,
+           e => 'e' x 2000);
+    cmd($r, 'HSET', "$W:u:4", 'name', 'Dee', 'big', 'x' x (5 << 20));
+    cmd($r, 'SET', "$W:u:5", 'notahash');
+    cmd($r, 'SET', "$W:u:6", 'y' x 20000);
+    cmd($r, 'HSET', "$W:group:1", 'id', 1, 'name', 'Ones');
+    # the other workspace: the same ids, none of these flaws
+    cmd($r, 'HSET', 'users:{t050rows2}:u:5', 'id', 5, 'name', 'Eve');
+
+    my $rows = sub { cmd($r, 'FCALL_RO', 'users_rows', 1, @_) };
+    is_deeply($rows->($W, 'u', 3, 'id', 'name', 'note', 1, 9),
+              [ [ 1, 'Ann', undef ], [ undef, undef, undef ] ],
+              'rows: values in order, nil when absent, all nil: no hash');
+    is_deeply($rows->($W, 'u', 2, 'bio', 'note', 1, 2),
+              [ [ 'b' x 16384, undef ], [ 16385, 'n' ] ],
+              'a value of 16384 bytes comes, 16385 bytes: its length');
+    is_deeply($rows->($W, 'u', 6, qw(a b c d e name), 3),
+              [ [ ('a' x 16000), ('b' x 16000), ('c' x 16000),
+                  ('d' x 16000), 2000, 'Cid' ] ],
+              'a row: values past 65536 bytes come as their lengths');
+    is_deeply($rows->($W, 'u', 2, 'name', 'big', 4),
+              [ [ 'Dee', 5 << 20 ] ], 'a 5 MB value: its length');
+    is_deeply($rows->($W, 'u', 2, 'id', 'name', 5, 6, 1),
+              [ '5', '6', [ 1, 'Ann' ] ],
+              'a key that is not a hash (small, large): its id alone');
+    is_deeply($rows->('users:{t050rows2}', 'u', 2, 'id', 'name', 5),
+              [ [ 5, 'Eve' ] ], 'the other workspace: its own user 5');
+    is_deeply($rows->($W, 'group', 2, 'id', 'name', 1, 2),
+              [ [ 1, 'Ones' ], [ undef, undef ] ], 'another kind of key');
+    like($rows->($W, 'u', 0, 1)->{err}, qr/^ERR users: nfields must be/,
+         'nfields 0: an error');
+    like($rows->($W, 'u', 3, 'id', 1)->{err},
+         qr/^ERR users: nfields 3: 2 field names follow/, 'nfields too large');
+    like($rows->($W, 'u:x', 1, 'id', 1)->{err}, qr/^ERR users: expected <kind>/,
+         'a kind that is not a name');
+    like($rows->('users:{a:b}', 'u', 1, 'id', 1)->{err},
+         qr/invalid workspace key/, 'bad workspace key');
+
+    # writers refuse a key that is not a hash, check reports it
+    like(upsert($r, 't050rows', 5, name => 'x')->{err},
+         qr/^ERR users: users:\{t050rows\}:u:5 is not a hash: DEL it, then rebuild with users_schema$/,
+         'upsert over a key that is not a hash: refused');
+    like(cmd($r, 'FCALL', 'users_delete', 1, $W, 5)->{err},
+         qr/users:\{t050rows\}:u:5 is not a hash/, 'delete: refused');
+    cmd($r, 'ZADD', "$W:ix:id", 0, "5\0005");
+    like(cmd($r, 'FCALL', 'users_schema', 1, $W, '', '', '')->{err},
+         qr/users:\{t050rows\}:u:5 is not a hash/, 'schema: refused');
+    ok((grep { $_ eq 'users:{t050rows}:u:5 is not a hash' }
+        @{ cmd($r, 'FCALL_RO', 'users_check', 1, $W) }),
+       'check reports the key');
+    is(cmd($r, 'GET', "$W:u:5"), 'notahash', 'nothing written');
+    ws_clean($r, $_) for 't050rows', 't050rows2';
+}
 
 ws_clean($r, $ws);
 

@@ -448,7 +448,7 @@ sub conf_drift {
 
         my %o = @{ $l[0] };
         my %want = (sort => $o{'--sort'} // '', enum => $o{'--enum'} // '',
-                    member => $o{'--member'} // '', ver => 1);
+                    member => $o{'--member'} // '', ver => 1, format => 2);
         $want{case} = $o{'--case'} if $o{'--case'};
         is_deeply(hash('users:{t051b}:meta'), \%want, "$short: meta");
     }

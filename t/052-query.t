@@ -375,7 +375,7 @@ like(cmd($r, 'FCALL', 'users_query', 1, 'users:{a:b}', 0, 1, 1, '', 0)->{err},
 like(cmd($r, 'FCALL', 'users_query', 1, $B, 0, 1, 1)->{err},
      qr/expected <offset>/, 'too few arguments');
 
-# --- id:int workspaces: by id is numeric, ties break by id bytes ---------------
+# --- id:int workspaces: by id is numeric, so are ties -------------------------
 
 {
     my $I = 'users:{t052int}';
@@ -389,13 +389,128 @@ like(cmd($r, 'FCALL', 'users_query', 1, $B, 0, 1, 1)->{err},
     is_deeply($ids->(''), [ qw(-1 9 10 100) ], 'id:int: empty sort numeric');
     is_deeply($ids->('id:int:d'), [ qw(100 10 9 -1) ], 'id:int desc');
     is_deeply($ids->('id:str:a'), [ qw(-1 10 100 9) ], 'id:str on id:int');
-    is_deeply($ids->('name:str:a'), [ qw(10 100 9 -1) ],
-              'ties by id bytes, like the index');
+    is_deeply($ids->('name:str:a'), [ qw(9 10 100 -1) ],
+              'ties by id numerically, like the index');
     is_deeply([ map { $_->[0] } @{ cmd($r, 'FCALL_RO', 'users_query', 1, $I,
                                        0, 10, 10, '', 1, 'id',
                                        qw(cmp gt id int 9)) }[2 .. 3] ],
               [ qw(10 100) ], 'cmp int on id');
     ws_clean($r, 't052int');
+}
+
+# --- id:int: ties break numerically on every path ------------------------------
+
+{
+    my $I = 'users:{t052tie}';
+    my $J = 'users:{t052tie2}';
+    ws_clean($r, $_) for 't052tie', 't052tie2';
+    for my $w ([ $I, 't052tie' ], [ $J, 't052tie2' ]) {
+        cmd($r, 'FCALL', 'users_schema', 1, $w->[0], 'name:str,id:int',
+            'type', '');
+    }
+    # t052tie: 7, 42, 100, 10023 and 5 share a name; 3 sorts first, 9 last
+    upsert($r, 't052tie', $_, name => 'Same', email => 'same@x',
+           type => 'user') for qw(100 7 10023 42 5);
+    upsert($r, 't052tie', 3, name => 'Alpha', email => 'a@x', type => 'user');
+    upsert($r, 't052tie', 9, name => 'Zulu', email => 'z@x', type => 'guest');
+    # t052tie2: the same ids, names that differ: no ties there
+    my %n2 = (100 => 'b', 7 => 'e', 10023 => 'a', 42 => 'c', 5 => 'd');
+    upsert($r, 't052tie2', $_, name => $n2{$_}, type => 'user')
+        for keys %n2;
+
+    my $q = sub {
+        my ($base, $off, $lim, $sort, @prog) = @_;
+        my $res = cmd($r, 'FCALL_RO', 'users_query', 1, $base, $off, $lim,
+                      100, $sort, 1, 'id', @prog);
+        return [ $res->[0], map { $_->[0] } @$res[2 .. $#$res] ];
+    };
+    my @asc = qw(3 5 7 42 100 10023 9);
+    for my $case (
+        [ 'index, nothing to evaluate', 'name:str:a' ],
+        [ 'index, a filter', 'name:str:a', qw(cmp ne email str nope) ],
+        [ 'restricted index', 'name:str:a', qw(in type 2 user guest) ],
+        [ 'heap: unindexed sort', 'email:str:a' ],
+        [ 'heap: candidates by id', 'name:str:a', 'in', 'id', 7, @asc ],
+    ) {
+        my ($name, $sort, @prog) = @$case;
+        my @want = $sort eq 'email:str:a' ? qw(3 5 7 42 100 10023 9) : @asc;
+        is_deeply($q->($I, 0, 10, $sort, @prog), [ 7, @want ],
+                  "ties numeric: $name");
+        (my $desc = $sort) =~ s/:a$/:d/;
+        is_deeply($q->($I, 0, 10, $desc, @prog), [ 7, reverse @want ],
+                  "ties numeric, descending: $name");
+        for my $lim (1, 2, 3) {
+            my @ids;
+            for (my $off = 0; $off < 7; $off += $lim) {
+                my $p = $q->($I, $off, $lim, $sort, @prog);
+                shift @$p;
+                push @ids, @$p;
+            }
+            is_deeply(\@ids, \@want, "ties across pages of $lim: $name");
+        }
+    }
+    is_deeply($q->($I, 0, 10, 'type:str:d,name:str:a'),
+              [ 7, 3, 5, 7, 42, 100, 10023, 9 ],
+              'two keys: the last one breaks ties numerically');
+    is_deeply($q->($I, 1, 3, 'type:str:d,name:str:d'),
+              [ 7, 100, 42, 7 ], 'two keys, descending, a middle page');
+    is_deeply($q->($J, 0, 10, 'name:str:a'), [ 5, 10023, 100, 42, 5, 7 ],
+              'the other workspace: its own order, no ties');
+    ws_clean($r, $_) for 't052tie', 't052tie2';
+}
+
+# --- counts of more than 15 digits: 10^15, past any workspace ---------------------
+
+is_deeply(run_q('1' x 20, 10, 'last_name:str:a'),
+          { total => 30, examined => 0, ids => [] },
+          'a 20-digit offset on an index: the total, no rows');
+is_deeply(run_q('9' x 16, 10, '', qw(cmp gt score int 0)),
+          { total => scalar @{ model('', qw(cmp gt score int 0)) },
+            examined => 30, ids => [] },
+          'a 16-digit offset on a scan: the total, no rows');
+is_deeply(run_q('999999999999999', '9' x 30, 'last_name:str:a')->{ids},
+          [], '15 digits, a 30-digit limit');
+is(run_q(0, '9' x 30, 'last_name:str:a', qw(cmp ge score int -100))->{total},
+   scalar @{ model('', qw(cmp ge score int -100)) }, 'a 30-digit limit');
+
+# --- rows: size caps and keys that are not hashes ----------------------------------
+
+{
+    my $C = 'users:{t052bad}';
+    ws_clean($r, $_) for 't052bad', 't052bad2';
+    cmd($r, 'FCALL', 'users_schema', 1, $C, 'name:str', '', 'groups:group');
+    cmd($r, 'FCALL', 'users_schema', 1, 'users:{t052bad2}', 'name:str', '',
+        'groups:group');
+    upsert($r, 't052bad', $_, name => "n$_", groups => 'g1') for 1 .. 4;
+    upsert($r, 't052bad2', $_, name => "m$_", groups => 'g1') for 1 .. 4;
+    cmd($r, 'HSET', "$C:u:2", 'bio', 'x' x 20000);
+    cmd($r, 'SET', "$C:u:3", 'notahash');
+
+    my $rows = sub {
+        my $res = cmd($r, 'FCALL_RO', 'users_query', 1, @_);
+        return ref $res eq 'HASH' ? $res : [ @$res ];
+    };
+    is_deeply($rows->($C, 0, 10, 100, 'name:str:a', 3, 'id', 'name', 'bio'),
+              [ 4, 0, [ 1, 'n1', undef ], [ 2, 'n2', 20000 ], '3',
+                [ 4, 'n4', undef ] ],
+              'index: a key that is not a hash is its id alone (where the '
+              . 'index has it); a value over 16 KiB its length');
+    is_deeply($rows->($C, 0, 10, 100, 'name:str:a', 2, 'id', 'name',
+                      qw(cmp ne name str n1)),
+              [ 3, 4, [ 2, 'n2' ], '3', [ 4, 'n4' ] ],
+              'scan of an index: it has its id alone, and absent fields');
+    is_deeply($rows->($C, 0, 10, 100, 'name:str:d', 1, 'id',
+                      qw(member group 1 g1)),
+              [ 4, 4, [ 4 ], [ 2 ], [ 1 ], '3' ],
+              'scan by membership, sorted on its fields: absent, last '
+              . 'descending');
+    is_deeply($rows->($C, 0, 10, 100, '', 1, 'id', qw(cmp eq name str n3)),
+              [ 0, 4 ], 'it matches no filter on its fields');
+    is_deeply($rows->('users:{t052bad2}', 0, 10, 100, 'name:str:a', 1, 'id',
+                      qw(cmp ne name str x)),
+              [ 4, 4, [ 1 ], [ 2 ], [ 3 ], [ 4 ] ],
+              'the other workspace: unaffected');
+    ws_clean($r, $_) for 't052bad', 't052bad2';
 }
 
 ws_clean($r, $ws);

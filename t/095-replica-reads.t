@@ -89,33 +89,36 @@ my $deadline = time + 10;
 until (time > $deadline) {
     reset_stats($R);
     ask('/replica/users', 1);
-    last if served($R)->{exec};
+    last if reads($R);
     sleep 0.1;
+}
+
+# the reads a node served: MULTI/EXEC batches and the library's read-only
+# functions (users_rows, users_query), whatever the store's layout
+sub reads {
+    my $n = served(shift);
+    return ($n->{exec} // 0) + ($n->{fcall_ro} // 0);
 }
 
 reset_stats($P, $R);
 is(ask('/replica/users?limit=3', 20), '200:20', 'replica reads answer');
 is(ask('/replica/users?q=user+1', 10), '200:10', 'a users_query too');
-my ($p, $r) = (served($P), served($R));
-# a page is two MULTI/EXEC: its ids, then its rows
-is($r->{exec}, 40, 'the pages were read from the replica')
-    or diag(explain($r));
-is($r->{fcall_ro}, 10, 'and the function calls');
-is(($p->{exec} // 0) + ($p->{fcall_ro} // 0), 0, 'none from the primary')
-    or diag(explain($p));
+cmp_ok(reads($R), '>=', 30, 'they were read from the replica')
+    or diag(explain(served($R)));
+is(reads($P), 0, 'none from the primary') or diag(explain(served($P)));
 
 reset_stats($P, $R);
 is(ask('/primary/users?limit=3', 10), '200:10', 'primary reads answer');
-($p, $r) = (served($P), served($R));
-is($p->{exec}, 20, 'from the primary');
-is($r->{exec} // 0, 0, 'not the replica');
+cmp_ok(reads($P), '>=', 10, 'from the primary');
+is(reads($R), 0, 'not the replica');
 
 reset_stats($P, $R);
 is(ask('/replica/limited?k=a', 10), '200:10', 'a limited location');
-($p, $r) = (served($P), served($R));
+my ($p, $r) = (served($P), served($R));
 is($p->{fcall}, 10, 'its rate limit is written on the primary');
 is($r->{fcall} // 0, 0, 'never on the replica');
-is($r->{exec}, 20, 'its reads from the replica');
+cmp_ok(reads($R), '>=', 10, 'its reads from the replica');
+is(reads($P), 0, 'none from the primary');
 
 # ----------------------------------------------------------------------
 # the replica stops: after max_lag reads go to the primary
@@ -125,7 +128,7 @@ sleep 1.5;
 
 reset_stats($P);
 is(ask('/replica/users?limit=3', 20), '200:20', 'a stalled replica: reads answer');
-is(served($P)->{exec}, 40, 'from the primary');
+cmp_ok(reads($P), '>=', 20, 'from the primary');
 
 # a write the replica has not seen is read at once
 $c->cmd('FCALL', 'users_upsert', 1, $k, 10, id => 10, name => 'rr1 user 0');
@@ -138,7 +141,7 @@ my $back;
 until (time > $deadline) {
     reset_stats($R);
     ask('/replica/users', 5);
-    if (served($R)->{exec}) { $back = 1; last }
+    if (reads($R)) { $back = 1; last }
     sleep 0.1;
 }
 ok($back, 'once it caught up, the replica is read again');

@@ -8,7 +8,9 @@
 # build/test-redis, log in build/test-redis/redis.log), loads the Functions
 # library redis/users.lua into it when present, exports
 #   TEST_NGINX_REDIS_PORT, TEST_NGINX_SERVER_PORT (a free port unless set),
-#   TEST_NGINX_BINARY (/usr/sbin/nginx),
+#   TEST_NGINX_BINARY (/usr/sbin/nginx; `make test NGINX_SRC=dir` sets the
+#   nginx built from dir, whose version the suites read with
+#   UsersTest::nginx_version),
 #   TEST_NGINX_LOAD_MODULES (build/ngx_http_users_module.so),
 #   TEST_NGINX_USERS_ADMIN (build/users-admin)
 # and runs prove.  The real openresty Test::Nginx is used when it is
@@ -149,7 +151,10 @@ else
     echo "t/run.sh: runner: project's Test::Nginx subset (t/lib)"
     inc="$root/t/lib"
 fi
-echo "t/run.sh: redis 127.0.0.1:$redis_port, nginx port $TEST_NGINX_SERVER_PORT, binary $TEST_NGINX_BINARY"
+ngx_version=$("$TEST_NGINX_BINARY" -v 2>&1 | sed -n 's|.*nginx/||p')
+echo "t/run.sh: redis 127.0.0.1:$redis_port," \
+     "nginx port $TEST_NGINX_SERVER_PORT," \
+     "binary $TEST_NGINX_BINARY (${ngx_version:-version unknown})"
 
 prove -r -I "$inc" "$@" 9>&-
 rc=$?

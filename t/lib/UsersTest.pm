@@ -27,7 +27,9 @@ use Cwd ();
 use Scalar::Util ();
 
 our @EXPORT_OK = qw(redis_cmd redis_cmd_port redis_start free_port
-                    nginx_start nginx_stop http_get http_request wait_port);
+                    nginx_start nginx_stop http_get http_request wait_port
+                    nginx_version nginx_at_least nginx_built_with
+                    h2_get h3_get);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
 our $Timeout = 5;         # seconds, for Redis replies and HTTP requests
@@ -260,6 +262,36 @@ package UsersTest::Redis {
     sub DESTROY { local ($?, $@); $_[0]->stop if $_[0]{pid} }
 }
 
+# ---------------------------------------------------------- nginx version
+
+# What `$TEST_NGINX_BINARY -V` says (the binary both runners start; "nginx"
+# on PATH when unset, as the real Test::Nginx does), read once.
+my $NginxV;
+
+sub _nginx_v {
+    return $NginxV if defined $NginxV;
+    my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
+    $NginxV = `$bin -V 2>&1`;
+    die "UsersTest: cannot run $bin -V\n" if $? || $NginxV !~ m{nginx/\d};
+    return $NginxV;
+}
+
+sub nginx_version { (_nginx_v() =~ m{nginx/(\d+\.\d+\.\d+)})[0] }
+
+sub nginx_at_least {
+    my @have = split /\./, nginx_version();
+    my @want = split /\./, shift;
+    for my $i (0 .. 2) {
+        return $have[$i] > $want[$i] if $have[$i] != $want[$i];
+    }
+    return 1;
+}
+
+sub nginx_built_with {
+    my $what = shift;
+    return _nginx_v() =~ /--with-\Q$what\E(?:\s|=|$)/m ? 1 : 0;
+}
+
 # ------------------------------------------------------------------ nginx
 
 sub nginx_start {
@@ -300,7 +332,7 @@ http {
     default_type text/plain;
 @{[ $o{http_config} // '' ]}
     server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$port@{[ $o{listen} // '' ]};
         server_name localhost;
 @{[ $o{config} // '' ]}
     }
@@ -453,6 +485,81 @@ sub http_request {
     return ($status, \%h, $content, $elapsed);
 }
 
+# ------------------------------------------------------- HTTP/2 and HTTP/3
+
+# h2_get($port, $url): one HTTP/2 request with curl's prior knowledge
+# (cleartext) to 127.0.0.1:$port; the URL's authority is what the request
+# carries as :authority.  Returns ($status, \%headers, $body), or () when
+# curl is missing or lacks HTTP/2 ($HttpError says which).
+sub h2_get {
+    my ($port, $url) = @_;
+    undef $HttpError;
+    my $v = `curl --version 2>/dev/null`;
+    if ($v !~ /^Features:.*\bHTTP2\b/m) {
+        $HttpError = 'curl with HTTP/2 not found';
+        return;
+    }
+    my ($auth) = $url =~ m{^\w+://([^/?]+)};
+    my ($host, $p) = $auth =~ /^(.*?)(?::(\d+))?$/;
+    my @cmd = ('curl', '-s', '-S', '-D', '-', '--http2-prior-knowledge',
+               '--max-time', $Timeout,
+               '--connect-to', "$host:" . ($p // 80) . ":127.0.0.1:$port",
+               $url);
+    open my $fh, '-|', @cmd or do { $HttpError = "curl: $!"; return };
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
+    return _h_parse($out);
+}
+
+# h3_get($port, $url): one HTTP/3 request with ngtcp2's client (Debian's
+# ngtcp2-client, gtlsclient) to UDP 127.0.0.1:$port; the URL's authority
+# is the request's :authority.  Returns ($status, \%headers, $body), or ()
+# when the client is missing.
+sub h3_get {
+    my ($port, $url) = @_;
+    undef $HttpError;
+    my ($client) = grep { -x } map { "$_/gtlsclient" } split /:/, $ENV{PATH};
+    if (!$client) {
+        $HttpError = 'no HTTP/3 client (apt-get install ngtcp2-client)';
+        return;
+    }
+    my @cmd = ('timeout', $Timeout, $client, '--no-quic-dump',
+               '--exit-on-all-streams-close', '--timeout=' . $Timeout . 's',
+               '127.0.0.1', $port, $url);
+    # the client writes what it received to stderr
+    open my $fh, '-|', 'sh', '-c', 'exec "$@" 2>&1', 'sh', @cmd
+        or do { $HttpError = "gtlsclient: $!"; return };
+    my ($status, %h, $body);
+    $body = '';
+    while (my $line = <$fh>) {
+        if ($line =~ /^http: stream 0x0 \[([^:]+|:status): (.*)\]$/) {
+            if ($1 eq ':status') { $status = $2 } else { $h{lc $1} = $2 }
+        } elsif ($line =~ /^[0-9a-f]{8}  ((?:[0-9a-f]{2} {1,2})+)/) {
+            $body .= pack 'H*', join '', split ' ', $1;
+        }
+    }
+    close $fh;
+    $HttpError = 'no response' unless defined $status;
+    return ($status, \%h, $body);
+}
+
+sub _h_parse {
+    my $out = shift;
+    $out =~ /\A(.*?)\r?\n\r?\n(.*)\z/s or do {
+        $HttpError = 'malformed response';
+        return;
+    };
+    my ($head, $body) = ($1, $2);
+    my ($status_line, @lines) = split /\r?\n/, $head;
+    my ($status) = $status_line =~ m{^HTTP/\S+\s+(\d+)};
+    my %h;
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*?)\s*$/ or next;
+        $h{lc $k} = $v;
+    }
+    return ($status, \%h, $body);
+}
+
 1;
 
 __END__
@@ -502,13 +609,31 @@ For plain Test::More files that need concurrency or to keep nginx running
 across their own steps.  Writes t/servroot-NAME-PID/conf/nginx.conf (C<name>
 default "fault") with C<load_module> lines from TEST_NGINX_LOAD_MODULES,
 C<main_config>, C<http_config> and C<config> (inside the server{} on
-127.0.0.1:C<port>, default a free port); C<workers>, C<master>, C<log_level>
+127.0.0.1:C<port>, default a free port; C<listen> adds parameters to its
+C<listen>, e.g. C<" http2">); C<workers>, C<master>, C<log_level>
 (info); C<conf> replaces the whole file.  C<$TEST_NGINX_*> are substituted.
 Starts $TEST_NGINX_BINARY (default /usr/sbin/nginx) as a daemon and waits
 for the port.  The object has C<port>, C<root>, C<pid>, C<error_log($from)>
 (text, and new offset in list context), C<stop> (QUIT, then KILL after 5 s;
 the directory is removed unless TEST_NGINX_NO_CLEAN).  Stopped when the
 object goes away.
+
+=item nginx_version() / nginx_at_least($version) / nginx_built_with($what)
+
+The version of $TEST_NGINX_BINARY ("1.28.3", from C<nginx -V>, run once;
+C<nginx> on PATH when the variable is unset, as the real Test::Nginx does),
+whether it is at least C<$version>, and whether it was configured
+C<--with-$what> (e.g. C<http_v3_module>).  Both runners start that binary,
+so a suite can compute what a block expects from the version under test
+(C<--- error_code eval>, C<--- response_body eval>).
+
+=item h2_get($port, $url) / h3_get($port, $url)
+
+One GET over HTTP/2 (curl, cleartext with prior knowledge) or HTTP/3
+(Debian's ngtcp2-client, C<gtlsclient>, over UDP) to 127.0.0.1:C<$port>,
+with the URL's authority as C<:authority>.  Return C<($status, \%headers,
+$body)>, header names lower-cased; an empty list when the client is missing
+(curl without HTTP/2, no gtlsclient), with $UsersTest::HttpError saying so.
 
 =item http_get($port, $path, %headers)
 

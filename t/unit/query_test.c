@@ -84,6 +84,23 @@ static query_case_t  cases[] = {
     { USERS_CONF_ACCOUNTS, NULL, "ordering=%0A", DECLINED,
       "400 ordering: unknown sort field \"\\x0A\"" },
 
+    /* kind=int: integers only, any op (seed 000's group ids) */
+
+    { USERS_CONF_ACCOUNTS, NULL, "groups=007,-0,-007", OK,
+      "20 0 1 last_name" },
+    { USERS_CONF_ACCOUNTS, NULL, "groups=1;2", DECLINED,
+      "400 groups: invalid integer \"1;2\"" },
+    { USERS_CONF_ACCOUNTS, NULL, "groups=3,%2B4", DECLINED,
+      "400 groups: invalid integer \"+4\"" },
+    { USERS_CONF_ACCOUNTS, NULL, "groups=-", DECLINED,
+      "400 groups: invalid integer \"-\"" },
+    { USERS_CONF_ACCOUNTS, NULL, "groups=00000000000000000000000000001", OK,
+      "20 0 1 last_name" },
+    { USERS_CONF_ACCOUNTS, NULL, "groups=10000000000000000000", DECLINED,
+      "400 groups: invalid integer \"10000000000000000000\"" },
+    { USERS_CONF_ALL_TYPES, NULL, "num=1e3", DECLINED,
+      "422 num: invalid integer \"1e3\"" },
+
     /* has_perm() on the null string (no users_permissions): NULL + 0 */
 
     { USERS_CONF_ALL_TYPES, NULL, "until=2021-01-01", DECLINED,

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds and runs the unit tests of the OData and query-string parsers
-# and of what Redis Cluster says (slots, redirections, slot maps)
-# with ASan and UBSan.
+# and of the link host rule and of what Redis Cluster says (slots,
+# redirections, slot maps) with ASan and UBSan.
 #
 #   t/unit/run.sh           uses $CC (default clang, whose UBSan sees
 #                           NULL + 0; else cc) and the configured
@@ -29,7 +29,8 @@ CFLAGS="-g -O1 -Wall -Wextra -Wno-unused-parameter -Werror
     -I $NGX_BUILD/src/core -I $NGX_BUILD/src/event
     -I $NGX_BUILD/src/event/modules -I $NGX_BUILD/src/os/unix
     -I $NGX_BUILD/src/http -I $NGX_BUILD/src/http/modules
-    -I $NGX_BUILD/src/http/v2
+    -I $NGX_BUILD/src/http/v2 -I $NGX_BUILD/src/http/v3
+    -I $NGX_BUILD/src/event/quic
     -I $NGX_BUILD/objs -I $SRC -I t/unit -I fuzz"
 
 $CC $CFLAGS -o $OUT/odata_test \
@@ -40,6 +41,9 @@ $CC $CFLAGS -o $OUT/query_test \
     t/unit/query_test.c t/unit/ngx_stubs.c fuzz/users_conf.c \
     $SRC/ngx_http_users_query.c $SRC/ngx_http_users_odata.c
 
+$CC $CFLAGS -o $OUT/host_test \
+    t/unit/host_test.c t/unit/ngx_stubs.c $SRC/ngx_http_users_host.c
+
 $CC $CFLAGS -o $OUT/cluster_test \
     t/unit/cluster_test.c t/unit/ngx_stubs.c \
     $SRC/ngx_http_users_cluster_parse.c
@@ -48,7 +52,7 @@ export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 
 status=0
 
-for test in odata_test query_test cluster_test; do
+for test in odata_test query_test host_test cluster_test; do
     echo "== $test"
     $OUT/$test || status=1
 done
