@@ -21,6 +21,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 
 use Test::More;
+use POSIX ();
+use Time::HiRes qw(time sleep);
 use UsersTest qw(redis_cmd_port);
 use UsersCluster qw(cluster_start key_slot);
 
@@ -76,6 +78,99 @@ for my $ws (@Ws) {
                       && $_->cmd('INFO', 'replication') =~ /role:master/ } @nodes;
     is(join(',', map { $_->port } @have), $owner{$ws},
        "$ws: its keys are on its primary only");
+}
+
+# ----------------------------------------------------------------------
+# users-admin -c: the library on every primary, a workspace's calls on its
+# slot's primary, tokens on theirs; a migrating slot is waited for
+
+my $Admin = $ENV{TEST_NGINX_USERS_ADMIN} // "$FindBin::Bin/../build/users-admin";
+my $Seed = $nodes[0]->port;
+
+sub admin {
+    my $out = `$Admin -h 127.0.0.1 -p $Seed @_ 2>&1`;
+    return ($? >> 8, $out);
+}
+
+my @primaries = $c->primaries;
+$_->cmd('FUNCTION', 'DELETE', 'users') for @primaries;
+
+my ($rc, $out) = admin('-c', 'load-functions', "$FindBin::Bin/../redis/users.lua");
+is($rc, 0, 'load-functions -c') or diag($out);
+my @loaded = $out =~ /^users-admin: loaded library "users" from \S+ on 127\.0\.0\.1:(\d+)$/mg;
+is(join(',', sort @loaded), join(',', sort map { $_->port } @primaries),
+   'on every primary, once');
+for my $node (@nodes) {
+    my $deadline = time + 10;
+    sleep 0.05 until @{ $node->cmd('FUNCTION', 'LIST') } || time > $deadline;
+    ok(scalar @{ $node->cmd('FUNCTION', 'LIST') }, 'the library is on ' . $node->port);
+}
+
+# a workspace whose primary is not the seed
+my ($Ws) = grep { $c->owner(key_slot("users:{$_}"))->port != $Seed }
+           map { "adm$_" } 1 .. 20;
+my $Owner = $c->owner(key_slot("users:{$Ws}"));
+
+($rc, $out) = admin('schema', $Ws, '--sort', 'name:str');
+is($rc, 1, "without -c, the calls of $Ws on another node fail");
+like($out, qr/MOVED \d+ 127\.0\.0\.1:\d+/, 'and say MOVED');
+
+($rc, $out) = admin('-c', 'schema', $Ws, '--sort', 'name:str');
+is($rc, 0, "schema -c $Ws") or diag($out);
+
+my $file = "$UsersTest::Root/build/t090-$$.jsonl";
+open my $fh, '>', $file or die "$file: $!\n";
+print $fh qq({"id":"$_","name":"adm user $_"}\n) for 1 .. 3;
+close $fh;
+($rc, $out) = admin('-c', 'import', $Ws, $file);
+unlink $file;
+is($rc, 0, "import -c $Ws") or diag($out);
+is($Owner->cmd('HGET', "users:{$Ws}:u:2", 'name'), 'adm user 2',
+   'the users are on the primary of the slot');
+
+($rc, $out) = admin('-c', 'token-create', $Ws, 1);
+is($rc, 0, 'token-create -c') or diag($out);
+my ($token) = $out =~ /^(uk_\S+)$/m;
+my ($key) = $out =~ /stored as (users:token:[0-9a-f]{64})/;
+is($c->cmd('HGET', $key, 'ws'), $Ws, 'the token record is on its own slot');
+
+($rc, $out) = admin('-c', 'token-revoke', $token // 'x');
+is($rc, 0, 'token-revoke -c') or diag($out);
+is($c->cmd('EXISTS', $key), 0, 'the record is gone');
+
+($rc, $out) = admin('-c', 'delete', $Ws, 3);
+is($rc, 0, 'delete -c') or diag($out);
+is($Owner->cmd('EXISTS', "users:{$Ws}:u:3"), 0, 'the user is gone');
+
+# the slot migrating (no key moved yet): -c waits until it is stable
+{
+    my $slot = key_slot("users:{$Ws}");
+    my ($to) = grep { $_ != $Owner } @primaries;
+    $to->cmd('CLUSTER', 'SETSLOT', $slot, 'IMPORTING', $c->node_id($Owner));
+    $Owner->cmd('CLUSTER', 'SETSLOT', $slot, 'MIGRATING', $c->node_id($to));
+
+    pipe(my $rd, my $wr) or die "pipe: $!\n";
+    my $pid = fork // die "fork: $!\n";
+    if ($pid == 0) {
+        close $rd;
+        my ($rc, $out) = admin('-c', 'delete', $Ws, 2);
+        print $wr "$rc\n$out";
+        close $wr;
+        POSIX::_exit(0);
+    }
+    close $wr;
+
+    sleep 1;
+    is(waitpid($pid, POSIX::WNOHANG()), 0, 'a migrating slot: -c waits');
+    $_->cmd('CLUSTER', 'SETSLOT', $slot, 'STABLE') for $Owner, $to;
+
+    my $got = do { local $/; <$rd> };
+    waitpid($pid, 0);
+    my ($wrc, $wout) = split /\n/, $got, 2;
+    is($wrc, 0, 'and goes on once it is stable') or diag($wout);
+    like($wout, qr/^users-admin: the slot of users:\{$Ws\} is moving or down \(ASK \d+ [\d.:]+\); waiting$/m,
+         'saying so once');
+    is($Owner->cmd('EXISTS', "users:{$Ws}:u:2"), 0, 'the user is gone');
 }
 
 $c->stop;
