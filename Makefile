@@ -11,6 +11,7 @@
 #   make test-valgrind  a representative subset under valgrind
 #   make fuzz       each libFuzzer harness for FUZZ_SECONDS (default 60)
 #   make demo       install what is missing, build, start Redis + nginx with data
+#                   (CLUSTER=1: a 3-primary, 3-replica Redis Cluster)
 #   make demo-stop  stop what make demo started
 #   make bench      benchmark against the static ceiling and OpenResty
 #   make bench-cluster  one Redis against a Redis Cluster; failover, reshard
@@ -172,8 +173,9 @@ test-asan: deps
 	    echo "test-asan: sanitizer reports above"; exit 1; \
 	fi; exit $$rc
 
+# CLUSTER=1: the data in a 3-primary, 3-replica Redis Cluster on loopback
 demo: deps all
-	@scripts/demo.sh start
+	@USERS_DEMO_CLUSTER=$(CLUSTER) scripts/demo.sh start
 
 demo-stop:
 	@scripts/demo.sh stop
