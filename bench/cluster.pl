@@ -130,10 +130,14 @@ sub workers_of {
     return @w;
 }
 
+# used_memory without the replication backlog and client buffers: a
+# cluster's primary has a replica, the single Redis none
 sub used_memory {
     my $node = shift;
-    my ($m) = $node->cmd('INFO', 'memory') =~ /^used_memory:(\d+)/m;
-    return $m;
+    my $info = $node->cmd('INFO', 'memory');
+    my %m = $info =~ /^(used_memory|mem_replication_backlog|mem_clients_\w+):(\d+)/mg;
+    return $m{used_memory} - ($m{mem_replication_backlog} // 0)
+           - ($m{mem_clients_slaves} // 0) - ($m{mem_clients_normal} // 0);
 }
 
 sub median {

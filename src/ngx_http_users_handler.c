@@ -1258,6 +1258,10 @@ ngx_http_users_restart(ngx_http_users_ctx_t *ctx)
                                            NGX_HTTP_SERVICE_UNAVAILABLE);
     }
 
+    ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
+                  "users: workspace \"%V\" moved between a page's ids and "
+                  "its rows: the page is read again", &ctx->workspace);
+
     if (ngx_http_users_store_page(ctx->request->pool, ctx->lcf,
                                   &ctx->workspace, &ctx->query, &batch)
         != NGX_OK)

@@ -130,6 +130,8 @@ ok(@ask && @moved && index($log, $ask[0]) < index($log, $moved[0]),
 like($log, qr/users redis: ASK slot $Slot from \S+ to \S+: waiting for the whole slot/,
      'the function call waited for the whole slot');
 unlike($log, qr/\[(?:error|crit|alert|emerg)\]/, 'no error in the log');
+diag('pages read again after their slot moved: '
+     . scalar(() = $log =~ /users: workspace "rs1" moved between a page's ids and its rows/g));
 
 # ----------------------------------------------------------------------
 # afterwards: the keys are on the new primary, and answers are the same
