@@ -24,15 +24,18 @@
 # demo (CB_USERS users) and two others, each on another primary; 8 client
 # processes (UsersCluster's traffic generator: a new connection a request)
 # ask pages of all three. At 2 s the primary of demo is killed (failover)
-# or demo's slot starts moving to another primary (reshard, MIGRATE 10 keys
-# at a time, as redis-cli --cluster reshard does); the run lasts 12 s. One
-# line a second: requests, errors and p99 of demo and of the others.
+# or demo's slot starts moving to another primary (reshard, MIGRATE
+# CB_MIGRATE_BATCH keys at a time, 100, as redis-cli --cluster reshard
+# --cluster-pipeline 100 does); the run lasts 12 s. 4 clients ask for demo's
+# pages, 4 others for the others'. One line a second: requests, errors and
+# p99 of demo and of the others.
 #
 # Everything it starts is stopped on exit, error or interrupt. Work files:
 # build/bench-cluster/.
 #
 # Environment: CB_ROUNDS (5), CB_DURATION (7), CB_USERS (10000),
-# CB_CONNECTIONS (64), CB_WORKERS (2), CB_REDIS_CONNECTIONS (4), WRK.
+# CB_CONNECTIONS (64), CB_WORKERS (2), CB_REDIS_CONNECTIONS (4),
+# CB_MIGRATE_BATCH (100), WRK.
 
 use strict;
 use warnings;
@@ -57,6 +60,7 @@ my $Users = $ENV{CB_USERS} // 10000;
 my $Conns = $ENV{CB_CONNECTIONS} // 64;
 my $Workers = $ENV{CB_WORKERS} // 2;
 my $RedisConns = $ENV{CB_REDIS_CONNECTIONS} // 4;
+my $Batch = $ENV{CB_MIGRATE_BATCH} // 100;
 
 $ENV{TEST_NGINX_LOAD_MODULES} //= "$Root/build/ngx_http_users_module.so";
 $UsersTest::Timeout = 10;
@@ -273,11 +277,20 @@ sub timeline {
                       map { [$ngx->port, "/users?ws=$ws&limit=20&offset=$_"] }
                           0, 20, 40 } @ws;
     for (@requests) {
-        my ($status) = http_get($ngx->port, $_->[1]);
-        die "$_->[1]: $status\n" unless ($status // 0) == 200;
+        my $deadline = time + 10;
+        my ($status, undef, $body);
+        do { ($status, undef, $body) = http_get($ngx->port, $_->[1]) }
+            until ($status // 0) == 200 || time > $deadline;
+        die "$_->[1]: $status $body\n" . $ngx->error_log
+            unless ($status // 0) == 200;
     }
 
-    my $traffic = traffic_start(clients => 8, requests => \@requests);
+    # clients of demo and of the others apart: a demo request waiting for
+    # its slot must not hold back the others' requests
+    my @demo = grep { $_->[1] =~ /ws=demo&/ } @requests;
+    my @rest = grep { $_->[1] !~ /ws=demo&/ } @requests;
+    my $traffic = traffic_start(clients => 4, requests => \@demo);
+    my $traffic2 = traffic_start(clients => 4, requests => \@rest);
     sleep 2;
     my ($event, $end_event);
     if ($kind eq 'failover') {
@@ -293,17 +306,24 @@ sub timeline {
     } else {
         my ($to) = grep { $_ != $demo } $c->primaries;
         $event = time - $traffic->t0;
-        my $moved = $c->migrate_slot(key_slot('users:{demo}'), $to, batch => 10);
+        my $moved = $c->migrate_slot(key_slot('users:{demo}'), $to,
+                                     batch => $Batch);
         $end_event = time - $traffic->t0;
         print STDERR "cluster-bench: moved $moved keys\n";
     }
     sleep ((12 - (time - $traffic->t0)) > 0 ? 12 - (time - $traffic->t0) : 0);
     my $sum = $traffic->stop;
+    my $sum2 = $traffic2->stop;
+    for my $k (qw(total ok wrong error)) {
+        $sum->{$k} += $sum2->{$k} // 0;
+    }
+    push @{ $sum->{log} }, @{ $sum2->{log} };
 
     my $title = $kind eq 'failover'
         ? sprintf('the primary of demo killed at %.1f s, its replica promoted at %.1f s',
                   $event, $end_event // -1)
-        : sprintf("demo's slot moving from %.1f s to %.1f s", $event, $end_event);
+        : sprintf("demo's slot moving from %.1f s to %.1f s (MIGRATE %d keys"
+                  . " at a time)", $event, $end_event, $Batch);
     print "\n== $kind: $title\n\n";
     print "| s | demo req | demo errors | demo p99 ms | others req | others errors | others p99 ms |\n";
     print "| --- | --- | --- | --- | --- | --- | --- |\n";

@@ -87,6 +87,7 @@ for my $ws (@Ws) {
 # ----------------------------------------------------------------------
 
 my (undef, $pos) = $ngx->error_log;
+$_->cmd('CONFIG', 'RESETSTAT') for $c->nodes;
 my $traffic = traffic_start(clients => 4, requests => \@requests, keep => 1,
                             pause => 0.005);
 sleep 0.5;
@@ -111,7 +112,20 @@ $promoted //= 99;
 sleep 3;
 
 my $sum = $traffic->stop;
+my $secs = time - $traffic->t0;
 my ($log) = $ngx->error_log($pos);
+
+# the map reads: single-flight and throttled per worker (2 workers, at
+# least 100 ms apart), not one a failed request
+my $reads = 0;
+for my $node (grep { $_->pid } $c->nodes) {
+    my ($n) = $node->cmd('INFO', 'commandstats')
+              =~ /^cmdstat_cluster\|shards:calls=(\d+)/m;
+    $reads += $n // 0;
+}
+diag(sprintf '%d slot map reads in %.1f s', $reads, $secs);
+cmp_ok($reads, '<=', 2 * $secs / 0.1, 'the slot map is read at most every 100 ms a worker');
+cmp_ok($reads, '>=', 2, 'and was read again');
 
 diag(sprintf 'killed at %.2f s, promoted at %.2f s; %d requests: %d ok, '
      . '%d wrong, %d errors', $killed, $promoted, $sum->{total}, $sum->{ok},
