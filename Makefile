@@ -131,7 +131,8 @@ $(ADMIN): tools/users-admin.c
 ASAN_CI_TESTS := t/010-list.t t/030-accounts.t t/031-users-v1.t \
                  t/032-workspace-users.t t/033-project-users.t \
                  t/034-identity-users.t t/040-auth.t t/041-tenants.t \
-                 t/043-auth-compose.t
+                 t/043-auth-compose.t t/091-cluster-reshard.t \
+                 t/096-cluster-config.t
 
 test: deps $(if $(NGINX_DEP),deps-h3) all $(NGINX_DEP)
 	@NGX_BUILD=$(NGX_BUILD) t/unit/run.sh

@@ -588,8 +588,8 @@ ngx_http_users_auth_cached(ngx_http_users_auth_ctx_t *ctx)
 static ngx_int_t
 ngx_http_users_auth_lookup(ngx_http_users_auth_ctx_t *ctx)
 {
-    u_char                      key[sizeof("users:token:")
-                                    + NGX_HTTP_USERS_DIGEST_LEN];
+    u_char                        key[sizeof("users:token:")
+                                      + NGX_HTTP_USERS_DIGEST_LEN];
     const char                   *argv[7];
     size_t                        argvlen[7];
     ngx_http_users_redis_cmd_t    cmd;

@@ -56,17 +56,7 @@ sub cluster_start {
     my $self = bless { nodes => [], primaries => $primaries }, 'UsersCluster::Cluster';
 
     for my $i (1 .. $n) {
-        my $port = free_port();
-        my $dir = "$UsersTest::Root/build/test-redis/cluster-$$-$port";
-        remove_tree($dir);
-        push @{ $self->{nodes} }, redis_start(
-            port => $port, dir => $dir, functions => undef,
-            args => ['--cluster-enabled', 'yes',
-                     '--cluster-config-file', "nodes-$port.conf",
-                     '--cluster-node-timeout', $timeout,
-                     '--cluster-require-full-coverage', 'no',
-                     '--cluster-replica-validity-factor', '0',
-                     @{ $o{args} // [] }]);
+        push @{ $self->{nodes} }, _node($timeout, $o{args} // []);
     }
 
     my @addrs = map { '127.0.0.1:' . $_->port } @{ $self->{nodes} };
@@ -76,6 +66,33 @@ sub cluster_start {
     $self->wait_ok($o{setup_timeout} // 30);
     $self->load_functions($o{functions} // "$UsersTest::Root/redis/users.lua");
     return $self;
+}
+
+
+# A cluster node on a free port, its bus on another (the default, port +
+# 10000, may be taken); a port taken between its choice and its bind is
+# chosen again.
+sub _node {
+    my ($timeout, $args) = @_;
+    for my $try (1 .. 5) {
+        my ($port, $bus) = (free_port(), free_port());
+        next if $port == $bus;
+        my $dir = "$UsersTest::Root/build/test-redis/cluster-$$-$port";
+        remove_tree($dir);
+        my $node = eval {
+            redis_start(
+                port => $port, dir => $dir, functions => undef,
+                args => ['--cluster-enabled', 'yes',
+                         '--cluster-port', $bus,
+                         '--cluster-config-file', "nodes-$port.conf",
+                         '--cluster-node-timeout', $timeout,
+                         '--cluster-require-full-coverage', 'no',
+                         '--cluster-replica-validity-factor', '0',
+                         @$args]);
+        };
+        return $node if $node;
+        die $@ if $try == 5;
+    }
 }
 
 
