@@ -11,8 +11,10 @@
 #   make test-valgrind  a representative subset under valgrind
 #   make fuzz       each libFuzzer harness for FUZZ_SECONDS (default 60)
 #   make demo       install what is missing, build, start Redis + nginx with data
+#                   (CLUSTER=1: a 3-primary, 3-replica Redis Cluster)
 #   make demo-stop  stop what make demo started
 #   make bench      benchmark against the static ceiling and OpenResty
+#   make bench-cluster  one Redis against a Redis Cluster; failover, reshard
 #   make deps       apt-get install what is missing (Debian 12)
 
 DEBIAN_SRC  := /usr/share/nginx/src
@@ -67,7 +69,7 @@ SRC_FLAGS   := --with-compat --with-debug --with-threads --with-pcre-jit \
 MODULE_SRCS := config ngx_http_users_module.c $(wildcard src/*.c src/*.h)
 
 .PHONY: all nginx deps deps-h3 test test-asan test-valgrind demo demo-stop \
-        bench bench-scale faults unit fuzz clean
+        bench bench-scale bench-cluster faults unit fuzz clean
 
 all: $(MODULE) $(ADMIN)
 
@@ -129,7 +131,8 @@ $(ADMIN): tools/users-admin.c
 ASAN_CI_TESTS := t/010-list.t t/030-accounts.t t/031-users-v1.t \
                  t/032-workspace-users.t t/033-project-users.t \
                  t/034-identity-users.t t/040-auth.t t/041-tenants.t \
-                 t/043-auth-compose.t
+                 t/043-auth-compose.t t/091-cluster-reshard.t \
+                 t/096-cluster-config.t
 
 test: deps $(if $(NGINX_DEP),deps-h3) all $(NGINX_DEP)
 	@NGX_BUILD=$(NGX_BUILD) t/unit/run.sh
@@ -171,8 +174,9 @@ test-asan: deps
 	    echo "test-asan: sanitizer reports above"; exit 1; \
 	fi; exit $$rc
 
+# CLUSTER=1: the data in a 3-primary, 3-replica Redis Cluster on loopback
 demo: deps all
-	@scripts/demo.sh start
+	@USERS_DEMO_CLUSTER=$(CLUSTER) scripts/demo.sh start
 
 demo-stop:
 	@scripts/demo.sh stop
@@ -182,6 +186,10 @@ bench: deps all
 
 bench-scale: deps all
 	@bench/scale.sh
+
+# one Redis against a 3+3 cluster; failover and reshard timelines
+bench-cluster: deps all
+	@bench/cluster.pl $(CLUSTER_PART)
 
 # Redis killed, stalled, restarted, connections dropped, reloads and a
 # binary upgrade under load; then a million requests and the worker's RSS

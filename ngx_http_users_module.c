@@ -183,6 +183,13 @@ static ngx_command_t  ngx_http_users_commands[] = {
       0,
       NULL },
 
+    { ngx_string("users_redis_read"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_users_redis_read,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_users_loc_conf_t, redis_read),
+      NULL },
+
     { ngx_string("users_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_users_cache,
@@ -691,6 +698,8 @@ ngx_http_users_create_loc_conf(ngx_conf_t *cf)
     lcf->paging.style = NGX_CONF_UNSET_UINT;
     lcf->paging.size_default = NGX_CONF_UNSET_UINT;
     lcf->paging.size_max = NGX_CONF_UNSET_UINT;
+    lcf->redis_read.replica = NGX_CONF_UNSET_UINT;
+    lcf->redis_read.max_lag = NGX_CONF_UNSET_MSEC;
 
     return lcf;
 }
@@ -771,6 +780,7 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->headers, prev->headers, NULL);
     ngx_conf_merge_ptr_value(conf->expands, prev->expands, NULL);
     ngx_conf_merge_str_value(conf->expand_arg, prev->expand_arg, "");
+    ngx_http_users_redis_read_merge(&conf->redis_read, &prev->redis_read);
 
     if (conf->versions == NULL) {
         conf->versions = prev->versions;

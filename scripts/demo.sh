@@ -13,6 +13,13 @@
 # conf/demo.conf) on 127.0.0.1:${USERS_DEMO_PORT:-8080}. /accounts/users
 # and /user serve the token's workspace; /other/users is public.
 #
+# With USERS_DEMO_CLUSTER=1 (`make demo CLUSTER=1`) the data live in a
+# Redis Cluster instead: 3 primaries and 3 replicas on 127.0.0.1 ports
+# ${USERS_DEMO_CLUSTER_PORT:-6391} to +5 (data and nodes.conf in
+# build/demo/cluster/PORT), made with redis-cli --cluster create the first
+# time; users-admin -c loads it and nginx's users_redis names every node
+# with "cluster". stop stops whichever runs.
+#
 # Running start again is harmless: a running Redis or nginx of the demo is
 # reused (nginx is reloaded with the regenerated configuration), users are
 # upserted by id (no duplicates) and the tokens are kept while Redis still
@@ -32,6 +39,12 @@ token_file=$demo/token
 other_token_file=$demo/token-other
 
 REDIS_PORT=${USERS_DEMO_REDIS_PORT:-6390}
+CLUSTER_PORT=${USERS_DEMO_CLUSTER_PORT:-6391}
+case "${USERS_DEMO_CLUSTER:-}" in
+    1|yes|on|true) CLUSTER=1 ;;
+    *)             CLUSTER= ;;
+esac
+cluster_dir=$demo/cluster
 HTTP_PORT=${USERS_DEMO_PORT:-8080}
 NGINX=${NGINX:-/usr/sbin/nginx}
 REDIS_SERVER=${REDIS_SERVER:-/usr/bin/redis-server}
@@ -79,7 +92,112 @@ wait_gone() {
 }
 
 admin() {
-    "$ADMIN" -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+    if [ -n "$CLUSTER" ]; then
+        "$ADMIN" -c -h 127.0.0.1 -p "$CLUSTER_PORT" "$@"
+    else
+        "$ADMIN" -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+    fi
+}
+
+# redis-cli to the demo's Redis, or through the cluster (-c follows MOVED)
+rcli() {
+    if [ -n "$CLUSTER" ]; then
+        redis-cli -c -h 127.0.0.1 -p "$CLUSTER_PORT" "$@"
+    else
+        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+    fi
+}
+
+cluster_ports() { seq "$CLUSTER_PORT" $((CLUSTER_PORT + 5)); }
+cluster_pid() { live_pid "$cluster_dir/$1/redis.pid" "redis-server"; }
+
+# one of the six nodes, kept across stop/start with its nodes.conf
+start_cluster_node() {
+    local port=$1 pid i
+
+    if pid=$(cluster_pid "$port"); then
+        return 0
+    fi
+
+    if listening "$port"; then
+        die "127.0.0.1:$port is taken by something else;" \
+            "set USERS_DEMO_CLUSTER_PORT"
+    fi
+
+    mkdir -p "$cluster_dir/$port"
+    rm -f "$cluster_dir/$port/redis.pid"
+
+    "$REDIS_SERVER" --bind 127.0.0.1 --port "$port" \
+        --dir "$cluster_dir/$port" --dbfilename dump.rdb --save "60 1" \
+        --appendonly no --protected-mode yes \
+        --cluster-enabled yes --cluster-config-file nodes.conf \
+        --cluster-node-timeout 2000 --cluster-require-full-coverage no \
+        --daemonize yes --pidfile "$cluster_dir/$port/redis.pid" \
+        --logfile "$cluster_dir/$port/redis.log" \
+        || die "redis-server failed, see $cluster_dir/$port/redis.log"
+
+    for i in $(seq 50); do
+        redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG \
+            && return 0
+        sleep 0.1
+    done
+
+    die "redis-server on $port did not answer, see" \
+        "$cluster_dir/$port/redis.log"
+}
+
+# every node says the cluster is ok
+cluster_ok() {
+    local port
+    for port in $(cluster_ports); do
+        redis-cli -h 127.0.0.1 -p "$port" cluster info 2>/dev/null \
+            | grep -q '^cluster_state:ok' || return 1
+    done
+}
+
+start_cluster() {
+    local port addrs= i
+
+    for port in $(cluster_ports); do
+        start_cluster_node "$port"
+        addrs="$addrs 127.0.0.1:$port"
+    done
+
+    # a new cluster: 3 primaries, a replica each
+    if redis-cli -h 127.0.0.1 -p "$CLUSTER_PORT" cluster info \
+       | grep -q '^cluster_known_nodes:1\b'
+    then
+        redis-cli --cluster create $addrs --cluster-replicas 1 \
+            --cluster-yes > "$cluster_dir/create.log" 2>&1 \
+            || die "redis-cli --cluster create failed, see" \
+                   "$cluster_dir/create.log"
+    fi
+
+    for i in $(seq 300); do
+        if cluster_ok; then
+            say "redis cluster runs: 3 primaries, 3 replicas on" \
+                "127.0.0.1:$CLUSTER_PORT-$((CLUSTER_PORT + 5))"
+            return 0
+        fi
+        sleep 0.1
+    done
+
+    die "the cluster is not ok after 30 s, see $cluster_dir/*/redis.log"
+}
+
+stop_cluster() {
+    local port pid
+
+    for port in $(cluster_ports); do
+        if pid=$(cluster_pid "$port"); then
+            # SIGTERM: the node saves dump.rdb and nodes.conf and exits
+            kill -TERM "$pid"
+            wait_gone "$pid" 100 || kill -KILL "$pid" 2>/dev/null
+            rm -f "$cluster_dir/$port/redis.pid"
+            say "redis-server stopped (pid $pid, port $port)"
+            STOPPED=1
+        fi
+    done
 }
 
 start_redis() {
@@ -151,8 +269,7 @@ make_token() {
     if [ -s "$file" ]; then
         token=$(cat "$file")
         digest=$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
-        if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" \
-                exists "users:token:$digest")" = 1 ]
+        if [ "$(rcli exists "users:token:$digest")" = 1 ]
         then
             TOKEN_MADE=$token
             return 0
@@ -176,8 +293,20 @@ make_tokens() {
 
 write_conf() {
     mkdir -p "$prefix/logs" "$prefix/tmp"
+    local redis=127.0.0.1:$REDIS_PORT port
+
+    if [ -n "$CLUSTER" ]; then
+        # every node a seed, and the flag (README, users_redis)
+        redis=
+        for port in $(cluster_ports); do
+            redis="$redis 127.0.0.1:$port"
+        done
+        redis="${redis# } cluster"
+    fi
+
     sed -e "s|@ROOT@|$root|g" -e "s|@PREFIX@|$prefix|g" \
-        -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@REDIS_PORT@|$REDIS_PORT|g" \
+        -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
+        -e "s|127.0.0.1:@REDIS_PORT@|$redis|g" \
         "$root/conf/demo.conf" > "$conf.new" || die "cannot write $conf"
     mv "$conf.new" "$conf"
 
@@ -232,6 +361,16 @@ examples() {
             | sed -n 's/^{"count":\([0-9]*\).*/\1/p')
     count=${count:-$DEMO_USERS}
 
+    if [ -n "$CLUSTER" ]; then
+        cat <<EOF
+
+Redis Cluster: 3 primaries, 3 replicas on 127.0.0.1:$CLUSTER_PORT-$((CLUSTER_PORT + 5))
+  redis-cli -p $CLUSTER_PORT cluster shards
+  redis-cli -p $CLUSTER_PORT cluster keyslot 'users:{demo}'    # demo's slot
+  redis-cli -p $CLUSTER_PORT cluster keyslot 'users:{other}'   # other's
+EOF
+    fi
+
     cat <<EOF
 
 tokens (kept in build/demo/token and build/demo/token-other):
@@ -277,7 +416,13 @@ cmd_start() {
         || die "build first: make (needs $MODULE and $ADMIN)"
 
     mkdir -p "$demo"
-    start_redis
+
+    if [ -n "$CLUSTER" ]; then
+        start_cluster
+    else
+        start_redis
+    fi
+
     load_data
     make_tokens
     start_nginx
@@ -309,12 +454,24 @@ cmd_stop() {
         stopped=1
     fi
 
+    STOPPED=$stopped
+    stop_cluster
+    stopped=$STOPPED
+
     [ "$stopped" = 1 ] || say "nothing of the demo runs"
 }
 
 cmd_status() {
-    local pid rc=0
-    if pid=$(redis_pid); then
+    local pid port rc=0
+    if [ -n "$CLUSTER" ]; then
+        for port in $(cluster_ports); do
+            if pid=$(cluster_pid "$port"); then
+                say "redis-server runs (pid $pid, port $port)"
+            else
+                say "redis-server of port $port does not run"; rc=3
+            fi
+        done
+    elif pid=$(redis_pid); then
         say "redis-server runs (pid $pid, port $REDIS_PORT)"
     else
         say "redis-server does not run"; rc=3

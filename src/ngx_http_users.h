@@ -232,6 +232,8 @@ typedef struct {
     ngx_array_t                 *expands;      /* of ngx_http_users_expand_t */
     ngx_str_t                    expand_arg;   /* "expands" */
 
+    ngx_http_users_redis_read_t  redis_read;   /* users_redis_read */
+
     ngx_str_t                    auth_realm;   /* users_auth; "": off */
     ngx_http_users_at_t          auth_at;
     ngx_str_t                    auth_query;   /* users_auth_query */

@@ -588,11 +588,12 @@ ngx_http_users_auth_cached(ngx_http_users_auth_ctx_t *ctx)
 static ngx_int_t
 ngx_http_users_auth_lookup(ngx_http_users_auth_ctx_t *ctx)
 {
-    u_char                      key[sizeof("users:token:")
-                                    + NGX_HTTP_USERS_DIGEST_LEN];
-    const char                 *argv[7];
-    size_t                      argvlen[7];
-    ngx_http_users_redis_cmd_t  cmd;
+    u_char                        key[sizeof("users:token:")
+                                      + NGX_HTTP_USERS_DIGEST_LEN];
+    const char                   *argv[7];
+    size_t                        argvlen[7];
+    ngx_http_users_redis_cmd_t    cmd;
+    ngx_http_users_redis_route_t  route;
 
     static char  *fields[] = { "user", "ws", "role", "perms", "exp" };
 
@@ -613,9 +614,19 @@ ngx_http_users_auth_lookup(ngx_http_users_auth_ctx_t *ctx)
     cmd.argv = argv;
     cmd.argvlen = argvlen;
 
-    /* hiredis formats the command at once: the stack may go */
+    /*
+     * the command is copied at once: the stack may go. Always the
+     * primary: a revoked token never passes longer than users_auth_cache
+     * valid= says, whatever replicas lag.
+     */
 
-    return ngx_http_users_redis_send(&cmd, 1, ngx_http_users_auth_reply, ctx,
+    ngx_memzero(&route, sizeof(ngx_http_users_redis_route_t));
+    route.key.data = key;
+    route.key.len = argvlen[1];
+    route.flags = NGX_HTTP_USERS_REDIS_READ;
+
+    return ngx_http_users_redis_send(&route, &cmd, 1,
+                                     ngx_http_users_auth_reply, ctx,
                                      &ctx->call);
 }
 

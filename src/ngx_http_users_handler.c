@@ -33,6 +33,9 @@ typedef struct {
     ngx_str_t                     item_id;     /* users_get: the id */
     ngx_array_t                   item;        /* users_get: its one row */
     ngx_http_users_result_t       result;
+    ngx_http_users_redis_route_t  route;       /* users:{ws}, the node */
+    ngx_uint_t                    stay;        /* the rows: as the page */
+    ngx_uint_t                    restarted;   /* the page read again */
     ngx_http_users_redis_call_t  *call;        /* NULL: none in flight */
 } ngx_http_users_ctx_t;
 
@@ -79,6 +82,7 @@ static ngx_uint_t ngx_http_users_cached(ngx_http_users_ctx_t *ctx,
 static ngx_int_t ngx_http_users_wait(ngx_http_request_t *r, ngx_int_t rc);
 static ngx_int_t ngx_http_users_again(ngx_http_users_ctx_t *ctx,
     ngx_http_users_batch_t *batch, ngx_http_users_redis_handler_pt handler);
+static ngx_int_t ngx_http_users_restart(ngx_http_users_ctx_t *ctx);
 static ngx_int_t ngx_http_users_expand(ngx_http_users_ctx_t *ctx,
     ngx_array_t *rows);
 static void ngx_http_users_refs_done(void *data, redisReply *reply,
@@ -582,8 +586,39 @@ static ngx_int_t
 ngx_http_users_send(ngx_http_users_ctx_t *ctx, ngx_http_users_batch_t *batch,
     ngx_http_users_redis_handler_pt handler)
 {
-    return ngx_http_users_redis_send(batch->cmds, batch->n, handler, ctx,
-                                     &ctx->call);
+    ngx_http_users_redis_route_t  *route;
+
+    route = &ctx->route;
+
+    /* every key of a workspace has its hash tag: one slot, one node */
+
+    if (route->key.data == NULL) {
+        route->key.data = ngx_pnalloc(ctx->request->pool,
+                                      sizeof("users:{}") - 1
+                                      + ctx->workspace.len);
+        if (route->key.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        route->key.len = ngx_sprintf(route->key.data, "users:{%V}",
+                                     &ctx->workspace)
+                         - route->key.data;
+    }
+
+    /*
+     * the library's functions (users_query, users_rows) read keys of the
+     * workspace they do not name: during a slot migration they wait for
+     * the whole workspace to move
+     */
+
+    route->flags = NGX_HTTP_USERS_REDIS_READ | NGX_HTTP_USERS_REDIS_SLOT
+                   | (ctx->lcf->redis_read.replica
+                      ? NGX_HTTP_USERS_REDIS_REPLICA : 0)
+                   | (ctx->stay ? NGX_HTTP_USERS_REDIS_STAY : 0);
+    route->max_lag = ctx->lcf->redis_read.max_lag;
+
+    return ngx_http_users_redis_send(route, batch->cmds, batch->n, handler,
+                                     ctx, &ctx->call);
 }
 
 
@@ -656,6 +691,7 @@ ngx_http_users_page_done(void *data, redisReply *reply, ngx_int_t status)
 static ngx_int_t
 ngx_http_users_fetch_rows(ngx_http_users_ctx_t *ctx)
 {
+    ngx_int_t               rc;
     ngx_http_users_batch_t  batch;
 
     if (ngx_http_users_store_rows(ctx->request->pool, &ctx->workspace,
@@ -665,7 +701,13 @@ ngx_http_users_fetch_rows(ngx_http_users_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_users_again(ctx, &batch, ngx_http_users_rows_done);
+    /* the rows from the node that gave the ids, or the page again */
+
+    ctx->stay = 1;
+    rc = ngx_http_users_again(ctx, &batch, ngx_http_users_rows_done);
+    ctx->stay = 0;
+
+    return rc;
 }
 
 
@@ -1190,9 +1232,44 @@ ngx_http_users_again(ngx_http_users_ctx_t *ctx, ngx_http_users_batch_t *batch,
         return ngx_http_users_error_status(ctx->request,
                                            NGX_HTTP_SERVICE_UNAVAILABLE);
 
+    case NGX_BUSY:
+        return ngx_http_users_restart(ctx);
+
     default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+}
+
+
+/*
+ * The workspace's slot moved to another node (or a replica read fell back
+ * to the primary) between the page's ids and its rows: the page is read
+ * again there, so that ids and rows come from one node. Twice in one
+ * request is a 503.
+ */
+
+static ngx_int_t
+ngx_http_users_restart(ngx_http_users_ctx_t *ctx)
+{
+    ngx_http_users_batch_t  batch;
+
+    if (ctx->restarted++) {
+        return ngx_http_users_error_status(ctx->request,
+                                           NGX_HTTP_SERVICE_UNAVAILABLE);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
+                  "users: workspace \"%V\" moved between a page's ids and "
+                  "its rows: the page is read again", &ctx->workspace);
+
+    if (ngx_http_users_store_page(ctx->request->pool, ctx->lcf,
+                                  &ctx->workspace, &ctx->query, &batch)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_users_again(ctx, &batch, ngx_http_users_page_done);
 }
 
 

@@ -175,7 +175,8 @@ static ngx_uint_t ngx_http_users_limit_breaker_open(ngx_http_request_t *r,
     ngx_http_users_limit_zone_t *z);
 static void ngx_http_users_limit_trip(ngx_http_users_limit_zone_t *z);
 static void ngx_http_users_limit_close(ngx_http_users_limit_zone_t *z);
-static void ngx_http_users_limit_probe(ngx_http_users_limit_breaker_t *b);
+static void ngx_http_users_limit_probe(ngx_http_users_limit_breaker_t *b,
+    ngx_http_users_limit_zone_t *z);
 static void ngx_http_users_limit_probed(void *data, redisReply *reply,
     ngx_int_t status);
 static void ngx_http_users_limit_wake_all(void);
@@ -604,6 +605,7 @@ ngx_http_users_limit_ask(ngx_http_users_limit_ctx_t *ctx,
     size_t                         argvlen[6];
     ngx_http_users_redis_cmd_t     cmd;
     ngx_http_users_limit_zone_t   *z;
+    ngx_http_users_redis_route_t   route;
 
     z = res->zone;
 
@@ -641,7 +643,14 @@ ngx_http_users_limit_ask(ngx_http_users_limit_ctx_t *ctx,
     cmd.argv = argv;
     cmd.argvlen = argvlen;
 
-    rc = ngx_http_users_redis_send(&cmd, 1, ngx_http_users_limit_reply, res,
+    /* a write: its key's primary, never sent twice */
+
+    ngx_memzero(&route, sizeof(ngx_http_users_redis_route_t));
+    route.key.data = key;
+    route.key.len = p - key;
+
+    rc = ngx_http_users_redis_send(&route, &cmd, 1,
+                                   ngx_http_users_limit_reply, res,
                                    &res->call);
     if (rc != NGX_OK) {
         return rc;
@@ -1370,7 +1379,7 @@ ngx_http_users_limit_breaker_open(ngx_http_request_t *r,
                 + NGX_HTTP_USERS_LIMIT_PROBE;
 
         if (ngx_atomic_cmp_set(&b->probe_at, at, ngx_current_msec + lease)) {
-            ngx_http_users_limit_probe(b);
+            ngx_http_users_limit_probe(b, z);
         }
     }
 
@@ -1413,12 +1422,15 @@ ngx_http_users_limit_close(ngx_http_users_limit_zone_t *z)
 
 
 static void
-ngx_http_users_limit_probe(ngx_http_users_limit_breaker_t *b)
+ngx_http_users_limit_probe(ngx_http_users_limit_breaker_t *b,
+    ngx_http_users_limit_zone_t *z)
 {
+    u_char                        key[256];
     const char                   *argv[1];
     size_t                        argvlen[1];
     ngx_http_users_redis_cmd_t    cmd;
     ngx_http_users_redis_call_t  *call;
+    ngx_http_users_redis_route_t  route;
 
     argv[0] = "PING";
     argvlen[0] = 4;
@@ -1427,8 +1439,17 @@ ngx_http_users_limit_probe(ngx_http_users_limit_breaker_t *b)
     cmd.argv = argv;
     cmd.argvlen = argvlen;
 
-    if (ngx_http_users_redis_send(&cmd, 1, ngx_http_users_limit_probed, b,
-                                  &call)
+    /* on a cluster, the node of the zone's keys (a long name: some node) */
+
+    ngx_memzero(&route, sizeof(ngx_http_users_redis_route_t));
+    route.key.data = key;
+    route.key.len = ngx_snprintf(key, sizeof(key), "users:limit:{%V}:",
+                                 &z->name)
+                    - key;
+    route.flags = NGX_HTTP_USERS_REDIS_READ;
+
+    if (ngx_http_users_redis_send(&route, &cmd, 1,
+                                  ngx_http_users_limit_probed, b, &call)
         != NGX_OK)
     {
         b->probe_at = ngx_current_msec + NGX_HTTP_USERS_LIMIT_PROBE;

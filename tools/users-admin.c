@@ -50,6 +50,7 @@
 #define UA_MAX_SECONDS   (100L * 366 * 86400)
 #define UA_TIMEOUT       60        /* seconds, per Redis reply */
 #define UA_SCHEMA_WORDS  16        /* words of a conf's schema line */
+#define UA_SLOT_WAIT     600       /* 100 ms waits for a migrating slot */
 
 
 typedef struct {
@@ -58,6 +59,7 @@ typedef struct {
     const char          *password;
     const char          *user;
     int                  db;
+    int                  cluster;       /* -c: -h/-p is a cluster's node */
 } ua_conf_t;
 
 
@@ -192,6 +194,11 @@ static void ua_line_reset(ua_line_t *l);
 static void ua_line_free(ua_line_t *l);
 
 static redisContext *ua_connect(ua_conf_t *cf);
+static redisContext *ua_connect_slot(ua_conf_t *cf, const char *key);
+static redisContext *ua_moved(ua_conf_t *cf, redisContext *c,
+    const char *err);
+static int ua_load_primaries(ua_conf_t *cf, const char *code, size_t len,
+    const char *path);
 static redisReply *ua_command(redisContext *c, const char *fmt, ...);
 static redisReply *ua_reply_check(redisReply *r);
 static const char *ua_library_error(const char *err);
@@ -217,6 +224,10 @@ static const char  ua_usage_head[] =
 "  -a <password>    AUTH with this password (also $REDISCLI_AUTH)\n"
 "  --user <name>    ACL user for AUTH (with -a)\n"
 "  -n <db>          database number (default 0)\n"
+"  -c               a Redis Cluster: -h/-p name any of its nodes; each\n"
+"                   command goes to the primary of its workspace's (or\n"
+"                   token's) slot, following MOVED and waiting while the\n"
+"                   slot migrates; load-functions loads every primary\n"
 "  --help           this text\n"
 "\n"
 "commands:\n";
@@ -360,11 +371,17 @@ main(int argc, char **argv)
     cf.password = getenv("REDISCLI_AUTH");
     cf.user = NULL;
     cf.db = 0;
+    cf.cluster = 0;
 
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 
         if (strcmp(argv[i], "--help") == 0) {
             return ua_cmd_help(&cf, 0, NULL);
+        }
+
+        if (strcmp(argv[i], "-c") == 0) {
+            cf.cluster = 1;
+            continue;
         }
 
         if (i + 1 == argc) {
@@ -399,6 +416,10 @@ main(int argc, char **argv)
 
     if (i == argc) {
         return ua_usage("no command");
+    }
+
+    if (cf.cluster && cf.db) {
+        return ua_usage("a cluster has database 0 only (-c with -n)");
     }
 
     for (cmd = ua_commands; cmd->name; cmd++) {
@@ -507,6 +528,12 @@ ua_cmd_load(ua_conf_t *cf, int argc, char **argv)
         return UA_ERROR;
     }
 
+    if (cf->cluster) {
+        rc = ua_load_primaries(cf, code, len, path);
+        free(code);
+        return rc;
+    }
+
     c = ua_connect(cf);
     if (c == NULL) {
         free(code);
@@ -577,7 +604,7 @@ ua_cmd_schema(ua_conf_t *cf, int argc, char **argv)
         }
     }
 
-    c = ua_connect(cf);
+    c = ua_connect_slot(cf, base);
     if (c == NULL) {
         return UA_ERROR;
     }
@@ -779,7 +806,7 @@ ua_delete(ua_conf_t *cf, const char *ws, const char *kind, int n, char **ids)
         return UA_USAGE;
     }
 
-    c = ua_connect(cf);
+    c = ua_connect_slot(cf, base);
     if (c == NULL) {
         return UA_ERROR;
     }
@@ -863,7 +890,7 @@ ua_cmd_token_create(ua_conf_t *cf, int argc, char **argv)
     c = NULL;
 
     if (ua_sha256_hex(token, strlen(token), hex) == UA_OK) {
-        c = ua_connect(cf);
+        c = ua_connect_slot(cf, base);
     }
 
     if (c == NULL) {
@@ -891,11 +918,20 @@ ua_cmd_token_create(ua_conf_t *cf, int argc, char **argv)
         freeReplyObject(r);
     }
 
+    if (rc == UA_OK && cf->cluster) {
+        /* the record lives in its own slot, not the workspace's */
+        redisFree(c);
+        c = ua_connect_slot(cf, key);
+        rc = c ? UA_OK : UA_ERROR;
+    }
+
     if (rc == UA_OK) {
         rc = ua_token_store(c, key, argv, &o, exp, now);
     }
 
-    redisFree(c);
+    if (c) {
+        redisFree(c);
+    }
 
     if (rc == UA_OK) {
         if (!o.given) {
@@ -1174,7 +1210,7 @@ static int
 ua_cmd_token_revoke(ua_conf_t *cf, int argc, char **argv)
 {
     int            rc;
-    char           hex[65];
+    char           hex[65], key[128];
     const char    *digest;
     redisReply    *r;
     redisContext  *c;
@@ -1198,12 +1234,14 @@ ua_cmd_token_revoke(ua_conf_t *cf, int argc, char **argv)
         return ua_usage("token-revoke needs a token or --digest <hex>");
     }
 
-    c = ua_connect(cf);
+    snprintf(key, sizeof(key), "users:token:%s", digest);
+
+    c = ua_connect_slot(cf, key);
     if (c == NULL) {
         return UA_ERROR;
     }
 
-    r = ua_command(c, "DEL users:token:%s", digest);
+    r = ua_command(c, "DEL %s", key);
     redisFree(c);
 
     if (r == NULL) {
@@ -1269,7 +1307,7 @@ ua_import(ua_conf_t *cf, const char *ws, const char *kind, const char *file)
 
     rc = UA_ERROR;
 
-    im.c = ua_connect(cf);
+    im.c = ua_connect_slot(cf, im.base);
     if (im.c == NULL) {
         goto done;
     }
@@ -1949,6 +1987,184 @@ ua_connect(ua_conf_t *cf)
 
 
 /* a reply, or NULL after reporting the I/O or Redis error */
+
+
+/*
+ * With -c, the primary of the slot of key: asked with EXISTS key,
+ * following MOVED. While the slot migrates (ASK, TRYAGAIN) it waits: a
+ * library call must find the whole workspace on one node. Without -c,
+ * the node of -h/-p.
+ */
+
+static redisContext *
+ua_connect_slot(ua_conf_t *cf, const char *key)
+{
+    int            i, waited;
+    redisReply    *r;
+    redisContext  *c;
+
+    c = ua_connect(cf);
+
+    waited = 0;
+
+    for (i = 0; c != NULL && cf->cluster && i < UA_SLOT_WAIT; i++) {
+
+        r = redisCommand(c, "EXISTS %s", key);
+        if (r == NULL) {
+            ua_error("Redis: %s", c->errstr);
+            redisFree(c);
+            return NULL;
+        }
+
+        if (r->type != REDIS_REPLY_ERROR) {
+            freeReplyObject(r);
+            return c;
+        }
+
+        if (strncmp(r->str, "MOVED ", 6) == 0) {
+            c = ua_moved(cf, c, r->str);
+            freeReplyObject(r);
+            continue;
+        }
+
+        if (strncmp(r->str, "ASK ", 4) != 0
+            && strncmp(r->str, "TRYAGAIN", 8) != 0
+            && strncmp(r->str, "CLUSTERDOWN", 11) != 0)
+        {
+            ua_error("Redis: %s", r->str);
+            freeReplyObject(r);
+            redisFree(c);
+            return NULL;
+        }
+
+        if (!waited++) {
+            fprintf(stderr, "users-admin: the slot of %s is moving or"
+                    " down (%.40s); waiting\n", key, r->str);
+        }
+
+        freeReplyObject(r);
+        usleep(100000);
+    }
+
+    if (c != NULL && cf->cluster) {
+        ua_error("the slot of %s did not settle in %d s", key,
+                 UA_SLOT_WAIT / 10);
+        redisFree(c);
+        return NULL;
+    }
+
+    return c;
+}
+
+
+/* "MOVED <slot> <ip>:<port>": a connection to that node instead */
+
+static redisContext *
+ua_moved(ua_conf_t *cf, redisContext *c, const char *err)
+{
+    char       host[64];
+    const char *addr, *colon;
+    ua_conf_t  node;
+
+    redisFree(c);
+
+    addr = strchr(err + 6, ' ');
+    colon = addr ? strrchr(addr, ':') : NULL;
+
+    if (colon == NULL || (size_t) (colon - addr - 1) >= sizeof(host)
+        || colon == addr + 1)
+    {
+        ua_error("Redis: %s", err);
+        return NULL;
+    }
+
+    memcpy(host, addr + 1, colon - addr - 1);
+    host[colon - addr - 1] = '\0';
+
+    node = *cf;
+    node.host = host;
+    node.port = atoi(colon + 1);
+
+    return ua_connect(&node);
+}
+
+
+/*
+ * load-functions -c: every primary of CLUSTER NODES ("<id> <ip>:<port>@
+ * <bus port> <flags> ..."), replicas get the library by replication
+ */
+
+static int
+ua_load_primaries(ua_conf_t *cf, const char *code, size_t len,
+    const char *path)
+{
+    int            n, failed;
+    char          *line, *next, host[64], flags[128];
+    unsigned       port;
+    ua_conf_t      node;
+    redisReply    *r, *l;
+    redisContext  *c, *p;
+
+    c = ua_connect(cf);
+    if (c == NULL) {
+        return UA_ERROR;
+    }
+
+    r = ua_command(c, "CLUSTER NODES");
+    redisFree(c);
+
+    if (r == NULL) {
+        return UA_ERROR;
+    }
+
+    n = 0;
+    failed = 0;
+
+    for (line = r->str; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) {
+            *next++ = '\0';
+        }
+
+        if (sscanf(line, "%*s %63[^:]:%u@%*s %127s", host, &port, flags)
+            != 3
+            || strstr(flags, "master") == NULL || strstr(flags, "fail"))
+        {
+            continue;
+        }
+
+        node = *cf;
+        node.host = host;
+        node.port = (int) port;
+
+        p = ua_connect(&node);
+        l = p ? ua_command(p, "FUNCTION LOAD REPLACE %b", code, len) : NULL;
+
+        if (l) {
+            printf("users-admin: loaded library \"%s\" from %s on %s:%u\n",
+                   l->type == REDIS_REPLY_STRING ? l->str : "?", path, host,
+                   port);
+            freeReplyObject(l);
+            n++;
+
+        } else {
+            failed++;
+        }
+
+        if (p) {
+            redisFree(p);
+        }
+    }
+
+    freeReplyObject(r);
+
+    if (n == 0 && failed == 0) {
+        ua_error("no primary in CLUSTER NODES");
+        return UA_ERROR;
+    }
+
+    return failed ? UA_ERROR : UA_OK;
+}
 
 static redisReply *
 ua_command(redisContext *c, const char *fmt, ...)

@@ -121,13 +121,30 @@ sub _read_reply {
     die "redis: unexpected reply type '$t'\n";
 }
 
+# A Redis Cluster node's MOVED and ASK are followed (at most 5 times), so
+# the same calls work against one Redis and a cluster.  $port may be a
+# cluster spec as t/090 passes TEST_NGINX_REDIS_PORT ("7000 127.0.0.1:7001
+# ... cluster"): its first port is used.
 sub redis_cmd_port {
     my ($port, @args) = @_;
     die "redis_cmd: no port (TEST_NGINX_REDIS_PORT unset?)\n" unless $port;
-    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+    ($port) = "$port" =~ /^(\d+)/ or die "redis_cmd: bad port \"$port\"\n";
+    my ($host, $asking) = ('127.0.0.1', 0);
+    for my $try (1 .. 5) {
+        my $reply = eval { _redis_exchange($host, $port, $asking, @args) };
+        return $reply unless $@;
+        die $@ unless $@ =~ /^(MOVED|ASK) \d+ (\S+):(\d+)$/;
+        ($asking, $host, $port) = ($1 eq 'ASK', $2, $3);
+    }
+    die "redis_cmd: too many redirections\n";
+}
+
+sub _redis_exchange {
+    my ($host, $port, $asking, @args) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
                                      Proto => 'tcp', Timeout => $Timeout)
-        or die "redis_cmd: cannot connect to 127.0.0.1:$port: $!\n";
-    my $req = _resp_encode(@args);
+        or die "redis_cmd: cannot connect to $host:$port: $!\n";
+    my $req = ($asking ? _resp_encode('ASKING') : '') . _resp_encode(@args);
     my $off = 0;
     while ($off < length $req) {
         my $n = syswrite($sock, $req, length($req) - $off, $off);
@@ -135,6 +152,7 @@ sub redis_cmd_port {
         $off += $n;
     }
     my $buf = '';
+    _read_reply($sock, \$buf) if $asking;
     my $reply = _read_reply($sock, \$buf);
     close $sock;
     return $reply;
@@ -151,6 +169,7 @@ sub redis_start {
         bin       => $o{bin} // $ENV{TEST_REDIS_SERVER} // '/usr/bin/redis-server',
         args      => $o{args} // [],
         functions => exists $o{functions} ? $o{functions} : "$Root/redis/users.lua",
+        config    => $o{config},
     }, 'UsersTest::Redis';
     $self->{dir} = $o{dir} // "$Root/build/test-redis/extra-$self->{port}";
     $self->start;
@@ -177,7 +196,8 @@ package UsersTest::Redis {
     sub start {
         my $self = shift;
         File::Path::make_path($self->{dir});
-        my @cmd = ($self->{bin}, '--port', $self->{port}, '--bind', '127.0.0.1',
+        my @cmd = ($self->{bin}, ($self->{config} ? $self->{config} : ()),
+                   '--port', $self->{port}, '--bind', '127.0.0.1',
                    '--save', '', '--appendonly', 'no', '--dir', $self->{dir},
                    '--daemonize', 'no', @{ $self->{args} });
         my $pid = fork // die "redis_start: fork: $!\n";
@@ -558,14 +578,18 @@ Sends one command to the run's Redis (127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT},
 started by t/run.sh) over RESP and returns the reply: a scalar for
 status/integer/bulk replies (undef for nil), an array ref (nested) for
 arrays.  Dies with the server's message on an error reply.
-C<redis_cmd_port($port, @args)> does the same against another port.
+C<redis_cmd_port($port, @args)> does the same against another port.  Both
+follow a Redis Cluster's MOVED and ASK, and take the first port of a
+cluster spec ("7000 127.0.0.1:7001 cluster", as t/090 sets
+TEST_NGINX_REDIS_PORT).
 
 =item redis_start(%opts)
 
 Starts a private extra C<redis-server> for fault tests, on C<port> (default:
 free_port()) with data under build/test-redis/extra-PORT, waits for PING and
 loads redis/users.lua when it exists (C<< functions => undef >> to skip,
-C<< args => [...] >> for more server arguments).  Returns an object with
+C<< args => [...] >> for more server arguments, C<< config => $file >> for a
+configuration file, as a sentinel needs).  Returns an object with
 C<port>, C<pid>, C<cmd(@args)>, C<stop> (TERM + wait), C<kill> (KILL),
 C<pause> (SIGSTOP: accepts connections, never answers), C<resume> (SIGCONT),
 C<restart> (same port; data lost, functions reloaded).  Stopped when the

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds and runs the unit tests of the OData and query-string parsers
-# and of the link host rule with ASan and UBSan.
+# and of the link host rule and of what Redis Cluster says (slots,
+# redirections, slot maps) with ASan and UBSan.
 #
 #   t/unit/run.sh           uses $CC (default clang, whose UBSan sees
 #                           NULL + 0; else cc) and the configured
@@ -43,11 +44,15 @@ $CC $CFLAGS -o $OUT/query_test \
 $CC $CFLAGS -o $OUT/host_test \
     t/unit/host_test.c t/unit/ngx_stubs.c $SRC/ngx_http_users_host.c
 
+$CC $CFLAGS -o $OUT/cluster_test \
+    t/unit/cluster_test.c t/unit/ngx_stubs.c \
+    $SRC/ngx_http_users_cluster_parse.c
+
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 
 status=0
 
-for test in odata_test query_test host_test; do
+for test in odata_test query_test host_test cluster_test; do
     echo "== $test"
     $OUT/$test || status=1
 done
